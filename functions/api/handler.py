@@ -1,0 +1,24 @@
+"""The api function: every management, canvas and service route behind the authorizer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.logging import correlation_paths
+
+from functions.api import errors
+from functions.api.routes import keys, workflows_v1
+
+logger = Logger(service="stepcanvas-api")
+
+app = APIGatewayRestResolver(enable_validation=True)
+errors.register(app)
+app.include_router(keys.router)
+app.include_router(workflows_v1.router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

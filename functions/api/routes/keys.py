@@ -1,0 +1,43 @@
+"""API keys, for admins: /v1/keys. A new key is shown once, in the create answer."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from pydantic import BaseModel, Field
+
+from functions.api.context import require
+from functions.core.ids import new_id
+from functions.core.services import keys
+from functions.core.services.keys import Scope
+
+router = Router()
+
+
+class KeyBody(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[Scope] = Field(min_length=1)
+    # "new" provisions a fresh, isolated tenant whose first key this is.
+    tenant: Literal["own", "new"] = "own"
+
+
+@router.post("/v1/keys")
+def create_key(body: KeyBody) -> tuple[dict[str, Any], int]:
+    caller = require(router, Scope.ADMIN)
+    tenant = caller.tenant_id if body.tenant == "own" else new_id()
+    plaintext, record = keys.create(tenant, body.name, set(body.scopes))
+    return {**record, "key": plaintext}, 201
+
+
+@router.get("/v1/keys")
+def list_keys() -> dict[str, Any]:
+    caller = require(router, Scope.ADMIN)
+    return {"keys": keys.list_all(caller.tenant_id)}
+
+
+@router.delete("/v1/keys/<key_id>")
+def delete_key(key_id: str) -> dict[str, Any]:
+    caller = require(router, Scope.ADMIN)
+    keys.revoke(caller.tenant_id, key_id)
+    return {"success": True}

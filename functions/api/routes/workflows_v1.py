@@ -1,0 +1,76 @@
+"""The v1 management face: /v1/workflows and their runs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import BaseModel
+
+from functions.api import v1_views
+from functions.api.context import require
+from functions.core.model.v1_format import V1WorkflowBody, V1WorkflowPatch
+from functions.core.services import runs, workflows
+from functions.core.services.keys import Scope
+
+router = Router()
+
+
+class RunBody(BaseModel):
+    data: Any = None
+
+
+@router.post("/v1/workflows")
+def create_workflow(body: V1WorkflowBody) -> tuple[dict[str, Any], int]:
+    caller = require(router, Scope.WRITE)
+    return v1_views.workflow(workflows.create(caller.tenant_id, body)), 201
+
+
+@router.get("/v1/workflows")
+def list_workflows() -> dict[str, Any]:
+    caller = require(router, Scope.READ)
+    summaries = [v1_views.workflow_summary(r) for r in workflows.list_all(caller.tenant_id)]
+    return {"workflows": summaries, "total": len(summaries)}
+
+
+@router.get("/v1/workflows/<workflow_id>")
+def get_workflow(workflow_id: str) -> dict[str, Any]:
+    caller = require(router, Scope.READ)
+    return v1_views.workflow(workflows.get(caller.tenant_id, workflow_id))
+
+
+@router.put("/v1/workflows/<workflow_id>")
+def update_workflow(workflow_id: str, body: V1WorkflowPatch) -> dict[str, Any]:
+    caller = require(router, Scope.WRITE)
+    return v1_views.workflow(workflows.update(caller.tenant_id, workflow_id, body))
+
+
+@router.delete("/v1/workflows/<workflow_id>")
+def delete_workflow(workflow_id: str) -> dict[str, Any]:
+    caller = require(router, Scope.WRITE)
+    workflows.delete(caller.tenant_id, workflow_id)
+    return {"success": True}
+
+
+@router.post("/v1/workflows/<workflow_id>/run")
+def run_workflow(workflow_id: str, body: RunBody | None = None) -> tuple[dict[str, Any], int]:
+    caller = require(router, Scope.WRITE)
+    run = runs.start(caller.tenant_id, workflow_id, (body or RunBody()).data)
+    return {"runId": run.id, "status": "pending", "message": "工作流已加入执行队列"}, 200
+
+
+@router.get("/v1/workflows/<workflow_id>/runs")
+def list_runs(
+    workflow_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> dict[str, Any]:
+    caller = require(router, Scope.READ)
+    found = runs.list_for_workflow(caller.tenant_id, workflow_id, limit)
+    return {"runs": [v1_views.run(r, runs.node_events(r.id)) for r in found]}
+
+
+@router.get("/v1/workflows/<workflow_id>/runs/<run_id>")
+def get_run(workflow_id: str, run_id: str) -> dict[str, Any]:
+    caller = require(router, Scope.READ)
+    run = runs.get(caller.tenant_id, workflow_id, run_id)
+    return v1_views.run(run, runs.node_events(run.id))

@@ -1,0 +1,82 @@
+"""How the v1 face shows workflows and runs (specs/v1-workflows-api.zh.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.core.model.run import EventType, Run, RunStatus, StepEvent, StepStatus
+from functions.core import payloads
+
+_RUN_STATUS = {
+    RunStatus.PENDING: "pending",
+    RunStatus.RUNNING: "running",
+    RunStatus.SUCCEEDED: "completed",
+    RunStatus.FAILED: "failed",
+    # v1 knows four statuses; a stopped run did not complete.
+    RunStatus.STOPPED: "failed",
+}
+_STEP_STATUS = {
+    StepStatus.RUNNING: "running",
+    StepStatus.SUCCEEDED: "success",
+    StepStatus.FAILED: "failed",
+    StepStatus.EXCEPTION: "failed",
+}
+_SUMMARY_FIELDS = ("name", "description", "trigger", "enabled", "source", "createdAt", "updatedAt")
+
+
+def workflow_summary(record: dict[str, Any]) -> dict[str, Any]:
+    return {"_id": record["id"], "id": record["id"], **{f: record[f] for f in _SUMMARY_FIELDS}}
+
+
+def workflow(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **workflow_summary(record),
+        "userId": record["tenantId"],
+        "nodes": record["nodes"],
+        "edges": record["edges"],
+    }
+
+
+def run(record: Run, events: list[StepEvent]) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "_id": record.id,
+        "id": record.id,
+        "workflowId": record.workflow_id,
+        "status": _RUN_STATUS[record.status],
+        "triggeredBy": record.triggered_by,
+        "triggerData": record.trigger_data,
+        "stepResults": step_results(events),
+        "createdAt": record.created_at,
+    }
+    if record.started_at:
+        view["startedAt"] = record.started_at
+    if record.finished_at:
+        view["completedAt"] = record.finished_at
+    if record.error:
+        view["error"] = record.error
+    if record.status is RunStatus.STOPPED:
+        view["error"] = record.error or "stopped"
+    return view
+
+
+def step_results(events: list[StepEvent]) -> list[dict[str, Any]]:
+    """One entry per node, in the order nodes started; the latest event of each wins."""
+    steps: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if not event.node_id:
+            continue
+        step = steps.setdefault(event.node_id, {"nodeId": event.node_id})
+        step["status"] = _STEP_STATUS[StepStatus(event.status)] if event.status else "running"
+        if event.type is EventType.NODE_STARTED:
+            step["startedAt"] = event.at
+        else:
+            step["startedAt"] = event.started_at or step.get("startedAt")
+            step["completedAt"] = event.at
+            outputs = event.outputs
+            if event.outputs_ref:
+                outputs = payloads.unpack({"ref": event.outputs_ref})
+            if outputs is not None:
+                step["result"] = outputs.get("result")
+            if event.error:
+                step["error"] = event.error
+    return list(steps.values())

@@ -1,0 +1,43 @@
+"""S3: large node outputs (claim checks) and uploads. The only module that talks to S3."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+import boto3
+
+from functions.core.settings import get_settings
+
+SCHEME = "s3://"
+
+
+@lru_cache(maxsize=1)
+def _client() -> Any:
+    return boto3.client("s3", region_name=get_settings().region)
+
+
+def reset() -> None:
+    _client.cache_clear()
+
+
+def put_json(key: str, value: Any) -> str:
+    bucket = get_settings().bucket_name
+    _client().put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(value, ensure_ascii=False).encode(),
+        ContentType="application/json",
+    )
+    return f"{SCHEME}{bucket}/{key}"
+
+
+def get_json(uri: str) -> Any:
+    return json.loads(read(uri))
+
+
+def read(uri: str) -> bytes:
+    bucket, _, key = uri.removeprefix(SCHEME).partition("/")
+    body: bytes = _client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    return body

@@ -1,0 +1,83 @@
+"""Pure graph algorithms over the workflow model: order, reachability, cycles."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable
+
+from functions.core.model.workflow import Edge, Graph
+
+
+class Adjacency:
+    """Incoming/outgoing edges by node id, built once per graph."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.node_ids = [n.id for n in graph.nodes]
+        self.outgoing: dict[str, list[Edge]] = defaultdict(list)
+        self.incoming: dict[str, list[Edge]] = defaultdict(list)
+        known = set(self.node_ids)
+        for edge in graph.edges:
+            if edge.source in known and edge.target in known:
+                self.outgoing[edge.source].append(edge)
+                self.incoming[edge.target].append(edge)
+
+    def roots(self) -> list[str]:
+        return [n for n in self.node_ids if not self.incoming[n]]
+
+    def successors(self, node_id: str) -> list[str]:
+        return _unique(e.target for e in self.outgoing[node_id])
+
+    def predecessors(self, node_id: str) -> list[str]:
+        return _unique(e.source for e in self.incoming[node_id])
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def topological_order(adj: Adjacency) -> list[str] | None:
+    """Kahn's algorithm, stable in declaration order; None when the graph has a cycle."""
+    position = {node_id: i for i, node_id in enumerate(adj.node_ids)}
+    indegree = {n: len(adj.predecessors(n)) for n in adj.node_ids}
+    ready = deque(sorted((n for n, d in indegree.items() if d == 0), key=position.__getitem__))
+    order: list[str] = []
+    while ready:
+        node_id = ready.popleft()
+        order.append(node_id)
+        for succ in adj.successors(node_id):
+            indegree[succ] -= 1
+            if indegree[succ] == 0:
+                ready.append(succ)
+    return order if len(order) == len(adj.node_ids) else None
+
+
+def nodes_on_cycles(adj: Adjacency) -> list[str]:
+    """Nodes that Kahn's algorithm cannot order: those on or behind a cycle."""
+    order = topological_order(adj) or []
+    remaining = set(adj.node_ids) - set(order)
+    # Trim nodes that are merely downstream of a cycle: keep those that reach themselves.
+    return [
+        n for n in adj.node_ids if n in remaining and n in reachable_from(adj, adj.successors(n))
+    ]
+
+
+def reachable_from(adj: Adjacency, starts: Iterable[str]) -> set[str]:
+    seen: set[str] = set()
+    stack = list(starts)
+    while stack:
+        node_id = stack.pop()
+        if node_id not in seen:
+            seen.add(node_id)
+            stack.extend(adj.successors(node_id))
+    return seen
+
+
+def ancestors(adj: Adjacency, node_id: str) -> set[str]:
+    seen: set[str] = set()
+    stack = adj.predecessors(node_id)
+    while stack:
+        current = stack.pop()
+        if current not in seen:
+            seen.add(current)
+            stack.extend(adj.predecessors(current))
+    return seen

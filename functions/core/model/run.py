@@ -1,0 +1,71 @@
+"""Runs and their event log, stored once in one vocabulary and mapped per API face."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class RunStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+    @property
+    def finished(self) -> bool:
+        return self in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.STOPPED)
+
+
+class Run(BaseModel):
+    id: str
+    workflow_id: str
+    tenant_id: str
+    status: RunStatus = RunStatus.PENDING
+    triggered_by: str = "api"
+    trigger_data: Any = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    outputs: dict[str, Any] | None = None
+    error: str | None = None
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    execution_arn: str | None = None
+    total_tokens: int = 0
+
+
+class EventType(StrEnum):
+    WORKFLOW_STARTED = "workflow_started"
+    NODE_STARTED = "node_started"
+    NODE_FINISHED = "node_finished"
+    WORKFLOW_FINISHED = "workflow_finished"
+
+
+class StepStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    EXCEPTION = "exception"  # failed, but the node's error strategy let the run go on
+
+
+class StepEvent(BaseModel):
+    """One entry of a run's event log; SSE, traces and step results are all read from it."""
+
+    seq: int = 0
+    type: EventType
+    at: str
+    node_id: str | None = None
+    node_type: str | None = None
+    title: str | None = None
+    status: StepStatus | RunStatus | None = None
+    inputs: dict[str, Any] | None = None
+    outputs: dict[str, Any] | None = None
+    # Outputs over the inline limit live in S3 (the same object the state refers to).
+    outputs_ref: str | None = None
+    error: str | None = None
+    started_at: str | None = None
+    elapsed_ms: int | None = None
+    tokens: int | None = None

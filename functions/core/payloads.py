@@ -1,0 +1,31 @@
+"""Claim check: a node's outputs travel in the state machine's state unless they are big.
+
+The state of one execution is limited to 256 KB, so outputs over the inline limit are put
+in S3 and the state carries `{"ref": "s3://…"}` instead of `{"outputs": …}`. Everything
+that reads outputs goes through `unpack`, so every consumer sees the real value.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from functions.core.data import blobs
+from functions.core.settings import get_settings
+
+
+def pack(run_id: str, node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(outputs, ensure_ascii=False).encode())
+    if size <= get_settings().payload_inline_limit:
+        return {"outputs": outputs}
+    return {"ref": blobs.put_json(f"runs/{run_id}/outputs/{node_id}.json", outputs)}
+
+
+def unpack(state: dict[str, Any] | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    if "ref" in state:
+        outputs: dict[str, Any] = blobs.get_json(state["ref"])
+        return outputs
+    inline: dict[str, Any] | None = state.get("outputs")
+    return inline

@@ -1,0 +1,69 @@
+"""From a graph to a deployable definition: validate every rule, then compile."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from functions.core.errors import InvalidWorkflow, Problem
+from functions.core.expressions.templates import Selector
+from functions.core.model.validation import validate_graph
+from functions.core.model.workflow import Graph, Node
+from functions.core.settings import get_settings
+from functions.nodes.catalog import NODES
+from statemachines.compiler import Targets, compile_workflow
+
+# Step Functions refuses definitions over 1 MiB.
+MAX_DEFINITION_BYTES = 1024 * 1024
+
+
+def build_definition(graph: Graph, entry: str | None) -> dict[str, Any]:
+    settings = get_settings()
+    validate_graph(
+        graph,
+        entry=entry,
+        check_config=_check_config,
+        max_nodes=settings.max_nodes,
+        max_edges=settings.max_edges,
+        handles=_handles,
+    )
+    assert entry is not None  # validate_graph refuses a graph without one
+    definition = compile_workflow(
+        graph,
+        entry=entry,
+        targets=Targets(
+            node_functions=settings.node_function_arns, runs_function=settings.runs_function_arn
+        ),
+    )
+    size = len(json.dumps(definition, ensure_ascii=False).encode())
+    if size > MAX_DEFINITION_BYTES:
+        raise InvalidWorkflow(
+            [
+                Problem(
+                    "definition",
+                    f"the compiled state machine is {size:,} bytes; "
+                    f"Step Functions allows {MAX_DEFINITION_BYTES:,}",
+                )
+            ]
+        )
+    return definition
+
+
+def _check_config(node: Node) -> tuple[list[str], list[Selector]]:
+    try:
+        config = NODES[node.type].config.model_validate(node.config)
+    except ValidationError as exc:
+        return [
+            f"config.{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        ], []
+    return [], config.references()
+
+
+def _handles(node: Node) -> set[str] | None:
+    try:
+        return NODES[node.type].config.model_validate(node.config).handles()
+    except ValidationError:
+        return None

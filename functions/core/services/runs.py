@@ -1,0 +1,83 @@
+"""Runs: start one (record + execution), read it back with its step results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.core import clock, engine
+from functions.core.data import runs as run_store
+from functions.core.errors import Conflict, NotFound
+from functions.core.ids import new_id
+from functions.core.model.run import EventType, Run, RunStatus, StepEvent
+from functions.core.services import workflows
+
+
+def start(
+    tenant_id: str, workflow_id: str, trigger_data: Any, triggered_by: str = "api"
+) -> Run:
+    workflow = workflows.get(tenant_id, workflow_id)
+    if not workflow["enabled"]:
+        raise Conflict(f"workflow '{workflow_id}' is disabled")
+    run_id = new_id()
+    machine_arn: str = workflow["stateMachineArn"]
+    run = Run(
+        id=run_id,
+        workflow_id=workflow_id,
+        tenant_id=tenant_id,
+        triggered_by=triggered_by,
+        trigger_data=trigger_data,
+        created_at=clock.iso(),
+        # Known before the start call, so no later write can race the execution's own.
+        execution_arn=machine_arn.replace(":stateMachine:", ":execution:") + f":{run_id}",
+    )
+    run_store.put(run)
+    execution_input = {
+        "run": {"runId": run.id, "workflowId": workflow_id, "tenantId": tenant_id},
+        "trigger": {"type": triggered_by, "data": trigger_data},
+        "sys": {
+            "workflow_id": workflow_id,
+            "workflow_run_id": run.id,
+            "timestamp": run.created_at,
+        },
+        "vars": {},
+    }
+    try:
+        engine.start(machine_arn, run.id, execution_input)
+    except Exception as exc:
+        # Never leave a run pending that no execution will ever finish.
+        failed = run.model_copy(
+            update={
+                "status": RunStatus.FAILED,
+                "error": f"the run could not be started: {exc}",
+                "finished_at": clock.iso(),
+            }
+        )
+        run_store.transition(failed, {RunStatus.PENDING})
+        raise
+    return run
+
+
+def get(tenant_id: str, workflow_id: str | None, run_id: str) -> Run:
+    run = run_store.get(run_id)
+    if (
+        run is None
+        or run.tenant_id != tenant_id
+        or (workflow_id is not None and run.workflow_id != workflow_id)
+    ):
+        raise NotFound("run", run_id)
+    return run
+
+
+def list_for_workflow(
+    tenant_id: str, workflow_id: str, limit: int, status: RunStatus | None = None
+) -> list[Run]:
+    workflows.get(tenant_id, workflow_id)
+    return run_store.list_for_workflow(workflow_id, limit=limit, status=status)
+
+
+def node_events(run_id: str) -> list[StepEvent]:
+    return [
+        e
+        for e in run_store.events(run_id)
+        if e.type in (EventType.NODE_STARTED, EventType.NODE_FINISHED)
+    ]

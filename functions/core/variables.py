@@ -1,0 +1,39 @@
+"""The variable pool a node sees: upstream outputs, trigger data and system variables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.core import payloads
+from functions.core.expressions.templates import Selector, dig
+
+
+class VariablePool:
+    def __init__(
+        self,
+        *,
+        node_states: dict[str, Any],
+        trigger: Any = None,
+        system: dict[str, Any] | None = None,
+        environment: dict[str, Any] | None = None,
+    ) -> None:
+        self._states = node_states
+        self._roots: dict[str, Any] = {
+            "trigger": trigger if trigger is not None else {},
+            "sys": system or {},
+            "env": environment or {},
+        }
+        self._unpacked: dict[str, dict[str, Any] | None] = {}
+
+    def outputs(self, node_id: str) -> dict[str, Any] | None:
+        """The node's outputs, or None when it has not run (skipped branch)."""
+        if node_id not in self._unpacked:
+            self._unpacked[node_id] = payloads.unpack(self._states.get(node_id))
+        return self._unpacked[node_id]
+
+    def lookup(self, selector: Selector) -> Any:
+        root, path = selector[0], selector[1:]
+        if root in self._roots:
+            return dig(self._roots[root], path)
+        # Validation guarantees every other root is an upstream node; no state means skipped.
+        return dig(self.outputs(root), path)

@@ -1,0 +1,74 @@
+"""Every node type: its config model, its Lambda handler and what its function may do.
+
+infra/ builds one function per entry (granting exactly `capabilities`), local/ registers
+the same functions with moto, and validation checks configs against `config`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from functions.core.model.workflow import NodeType
+from functions.nodes.email_send.entities import EmailSendConfig
+from functions.nodes.entities import NodeConfig
+from functions.nodes.http_request.entities import HttpRequestConfig
+from functions.nodes.if_else.entities import IfElseConfig
+from functions.nodes.llm.entities import LlmConfig
+from functions.nodes.tool.entities import ToolConfig
+
+
+class Capability(StrEnum):
+    """AWS permissions beyond the event log and payload bucket that every node has."""
+
+    SEND_EMAIL = "send-email"
+    INVOKE_MODEL = "invoke-model"
+    READ_MODEL_SECRETS = "read-model-secrets"
+    READ_OBJECTS = "read-objects"
+    INVOKE_TOOL_FUNCTIONS = "invoke-tool-functions"
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    type: NodeType
+    package: str
+    config: type[NodeConfig]
+    capabilities: frozenset[Capability] = frozenset()
+    # Seconds; the Lambda's own limit. Task TimeoutSeconds may be lower per node.
+    timeout: int = 60
+
+    @property
+    def handler(self) -> str:
+        return f"functions.nodes.{self.package}.handler.handler"
+
+    @property
+    def function_name(self) -> str:
+        return f"node-{self.type.value}"
+
+
+NODES: dict[NodeType, NodeSpec] = {
+    spec.type: spec
+    for spec in (
+        NodeSpec(
+            NodeType.LLM,
+            "llm",
+            LlmConfig,
+            frozenset({Capability.INVOKE_MODEL, Capability.READ_MODEL_SECRETS}),
+            timeout=300,
+        ),
+        NodeSpec(NodeType.HTTP_REQUEST, "http_request", HttpRequestConfig, timeout=300),
+        NodeSpec(
+            NodeType.TOOL,
+            "tool",
+            ToolConfig,
+            frozenset({Capability.READ_OBJECTS, Capability.INVOKE_TOOL_FUNCTIONS}),
+        ),
+        NodeSpec(NodeType.IF_ELSE, "if_else", IfElseConfig),
+        NodeSpec(
+            NodeType.EMAIL_SEND, "email_send", EmailSendConfig, frozenset({Capability.SEND_EMAIL})
+        ),
+    )
+}
+
+RUNS_HANDLER = "functions.runs.handler.handler"
+RUNS_FUNCTION_NAME = "runs"

@@ -1,0 +1,145 @@
+"""The wrapper every node function shares.
+
+It turns the task input built by the compiler into a typed config and a variable pool,
+writes `node_started`, runs the node, writes `node_finished` (inputs, outputs, status,
+error, elapsed time, tokens) and returns the outputs for the state machine to carry.
+A node error is recorded and re-raised, so the state machine's Retry/Catch decide what
+happens next.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger
+from pydantic import BaseModel, ValidationError
+
+from functions.core import clock, payloads
+from functions.core.data import runs as run_store
+from functions.core.errors import NodeError
+from functions.core.model.run import EventType, StepEvent, StepStatus
+from functions.core.variables import VariablePool
+from functions.nodes.entities import NodeConfig, NodeContext, NodeResult
+
+logger = Logger(service="stepcanvas-node")
+
+C = TypeVar("C", bound=NodeConfig)
+NodeRun = Callable[[C, NodeContext], NodeResult]
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class TaskNode(BaseModel):
+    id: str
+    type: str
+    title: str = ""
+    config: str  # JSON text, so no key of the user's config is read as an ASL path
+
+
+class RunRef(BaseModel):
+    runId: str
+    workflowId: str
+    tenantId: str
+
+
+class TaskInput(BaseModel):
+    """The Parameters of every node Task (see statemachines/compiler.py)."""
+
+    node: TaskNode
+    run: RunRef
+    trigger: Any = None
+    sys: dict[str, Any] = {}
+    vars: dict[str, Any] = {}
+
+
+def node_handler(run: NodeRun[C], config_model: type[C]) -> LambdaHandler:
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+        task = TaskInput.model_validate(event)
+        logger.append_keys(run_id=task.run.runId, node_id=task.node.id)
+        return execute(task, run, config_model)
+
+    return handler
+
+
+def execute(task: TaskInput, run: NodeRun[C], config_model: type[C]) -> dict[str, Any]:
+    started_at = clock.iso()
+    started = time.perf_counter()
+    _record(task, EventType.NODE_STARTED, StepStatus.RUNNING, started_at=started_at)
+    try:
+        config = config_model.model_validate(json.loads(task.node.config))
+        context = NodeContext(
+            node_id=task.node.id,
+            node_type=task.node.type,
+            run_id=task.run.runId,
+            workflow_id=task.run.workflowId,
+            tenant_id=task.run.tenantId,
+            pool=VariablePool(node_states=task.vars, trigger=task.trigger, system=task.sys),
+        )
+        result = run(config, context)
+    except Exception as exc:
+        message = _message(exc)
+        _record(
+            task,
+            EventType.NODE_FINISHED,
+            StepStatus.FAILED,
+            started_at=started_at,
+            elapsed_ms=_elapsed(started),
+            error=message,
+        )
+        logger.warning("node failed", extra={"error": message})
+        raise NodeFailed(f"node '{task.node.id}' failed: {message}", _error_type(exc)) from exc
+    state = payloads.pack(task.run.runId, task.node.id, result.outputs)
+    _record(
+        task,
+        EventType.NODE_FINISHED,
+        StepStatus.SUCCEEDED,
+        started_at=started_at,
+        elapsed_ms=_elapsed(started),
+        inputs=result.inputs,
+        outputs=state.get("outputs"),
+        outputs_ref=state.get("ref"),
+        tokens=result.tokens,
+    )
+    if result.handle is not None:
+        state["handle"] = result.handle
+    return state
+
+
+class NodeFailed(Exception):
+    """What the Lambda raises; Step Functions sees `errorType` = the original error's kind."""
+
+    def __init__(self, message: str, error_type: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"config.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+    return str(exc) or type(exc).__name__
+
+
+def _error_type(exc: Exception) -> str:
+    return exc.error_type if isinstance(exc, NodeError) else type(exc).__name__
+
+
+def _elapsed(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+def _record(task: TaskInput, kind: EventType, status: StepStatus, **fields: Any) -> None:
+    event = StepEvent(
+        type=kind,
+        at=clock.iso(),
+        node_id=task.node.id,
+        node_type=task.node.type,
+        title=task.node.title or task.node.id,
+        status=status,
+        **fields,
+    )
+    run_store.append_event(task.run.runId, event)

@@ -1,0 +1,116 @@
+"""API Gateway, locally: HTTP request -> authorizer -> REST proxy event -> api function.
+
+The same authorizer and api handlers that run in Lambda; this module only translates.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from functions.api.handler import handler as api_handler
+from functions.authorizer.handler import handler as authorizer_handler
+from local.aws import ACCOUNT, REGION
+
+API_ID = "local"
+STAGE = "local"
+_TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
+
+
+class _Context:
+    function_name = "stepcanvas-api"
+    function_version = "$LATEST"
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:stepcanvas-api"
+    memory_limit_in_mb = 512
+    aws_request_id = "local"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 29_000
+
+
+async def proxy(request: Request) -> Response:
+    body = await request.body()
+    event = await run_in_threadpool(_authorized_event, request, body)
+    if isinstance(event, Response):
+        return event
+    answer = await run_in_threadpool(api_handler, event, _Context())
+    return _response(answer)
+
+
+def _authorized_event(request: Request, body: bytes) -> dict[str, Any] | Response:
+    method, path = request.method, request.url.path
+    headers = dict(request.headers)
+    try:
+        policy = authorizer_handler(
+            {
+                "type": "REQUEST",
+                "methodArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{STAGE}/{method}{path}",
+                "headers": headers,
+                "httpMethod": method,
+                "path": path,
+            },
+            _Context(),
+        )
+    except PermissionError:
+        return JSONResponse({"message": "Unauthorized"}, status_code=401)
+    return _proxy_event(request, body, headers, {**policy["context"], "principalId": policy["principalId"]})
+
+
+def _proxy_event(
+    request: Request, body: bytes, headers: dict[str, str], authorizer: dict[str, Any]
+) -> dict[str, Any]:
+    text = _is_text(headers.get("content-type", ""))
+    query = dict(request.query_params)
+    return {
+        "resource": "/{proxy+}",
+        "path": request.url.path,
+        "httpMethod": request.method,
+        "headers": headers,
+        "multiValueHeaders": {k: request.headers.getlist(k) for k in headers},
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {
+            k: request.query_params.getlist(k) for k in query
+        }
+        or None,
+        "pathParameters": {"proxy": request.url.path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": request.method,
+            "path": f"/{STAGE}{request.url.path}",
+            "stage": STAGE,
+            "requestId": str(uuid.uuid4()),
+            "accountId": ACCOUNT,
+            "apiId": API_ID,
+            "identity": {"sourceIp": request.client.host if request.client else "127.0.0.1"},
+            "authorizer": authorizer,
+        },
+        "body": (body.decode() if text else base64.b64encode(body).decode()) if body else None,
+        "isBase64Encoded": bool(body) and not text,
+    }
+
+
+def _is_text(content_type: str) -> bool:
+    return not content_type or content_type.startswith(_TEXT_TYPES)
+
+
+def _response(answer: dict[str, Any]) -> Response:
+    payload = answer.get("body") or ""
+    content = base64.b64decode(payload) if answer.get("isBase64Encoded") else payload.encode()
+    headers = {k: v for k, v in (answer.get("headers") or {}).items()}
+    for name, values in (answer.get("multiValueHeaders") or {}).items():
+        headers[name] = ", ".join(values)
+    return Response(content=content, status_code=answer["statusCode"], headers=headers)
+
+
+def app() -> Starlette:
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    return Starlette(routes=[Route("/{path:path}", proxy, methods=methods)])

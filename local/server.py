@@ -1,0 +1,58 @@
+"""`python -m local`: the whole system on 127.0.0.1 with moto standing in for AWS."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from functions.core.model.v1_format import V1WorkflowBody
+from functions.core.services import keys, workflows
+from functions.core.services.keys import Scope
+from local import aws, gateway
+
+DEMO_WORKFLOW = Path(__file__).with_name("demo_workflow.json")
+ADMIN_TENANT = "default"
+
+
+def bootstrap() -> dict[str, Any]:
+    """An admin key and the demo workflow in the default tenant."""
+    plaintext, _ = keys.create(ADMIN_TENANT, "local admin", {Scope.ADMIN})
+    demo = V1WorkflowBody.model_validate(json.loads(DEMO_WORKFLOW.read_text()))
+    workflow = workflows.create(ADMIN_TENANT, demo)
+    return {"key": plaintext, "demo_workflow_id": workflow["id"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    aws.start()
+    created = bootstrap()
+    base_url = f"http://{args.host}:{args.port}"
+    server = uvicorn.Server(
+        uvicorn.Config(gateway.app(), host=args.host, port=args.port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise SystemExit(f"the server could not start on {base_url}")
+        time.sleep(0.02)
+    # Printed once the socket listens, so scripts may wait for the first line.
+    print(f"Stepcanvas is listening on {base_url}", flush=True)
+    print(f"Admin API key (shown once): {created['key']}", flush=True)
+    print(f"Demo workflow: {base_url}/v1/workflows/{created['demo_workflow_id']}", flush=True)
+    print(f"Ready in {time.perf_counter() - started:.1f}s", flush=True)
+    try:
+        thread.join()
+    except KeyboardInterrupt:
+        server.should_exit = True
+        thread.join()
