@@ -3,17 +3,21 @@
 Shape of every compiled machine:
 
     Body (Parallel, one branch) ── Catch States.ALL ──> FinalizeFailed -> Failed
-      Begin -> node tasks in topological order, guarded where a node may be skipped
+      Begin -> the top-level sequence
     FinalizeSucceeded
 
-Execution state: `{"run", "trigger", "sys", "vars"}`; each node task writes its result to
-`$.vars.<state_key(node id)>` as `{"outputs"|"ref", "handle"?}`.
+Execution state: `{"run", "trigger", "sys", "vars"}`. Each node task writes its result to
+`$.vars.<state_key(node id)>` as `{"outputs"|"ref", "handle"?}`; containers use
+`$.scratch` while they run.
 
-Skips follow Dify's rule: a node runs when at least one incoming edge was taken; an edge
-is taken when its source ran and, for a branching source, chose that edge's handle. Nodes
-whose liveness is not implied by the path that reaches them get a guard `Choice` that
-checks exactly that and otherwise jumps past them. Fan-out is serialised in topological
-order, so every edge is honoured whatever the graph's shape; chains share one guard.
+Semantics (Dify's): a node runs when at least one incoming edge was taken; an edge is
+taken when its source ran and, for a branching source, chose that edge's handle. The
+compiler lays each graph level out as a sequence in topological order and adds a guard
+`Choice` before a node only when its liveness is not implied by the path that reaches it;
+a failing guard skips the node and everything it dominates. Where a node fans out into
+independent sub-graphs that meet again (a single-entry, single-exit region), they become
+the branches of a `Parallel`; any other fan-out (crossing dependencies) stays in
+topological order, which honours every edge. See `statemachines/README.md`.
 """
 
 from __future__ import annotations
@@ -21,11 +25,23 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from functions.core.model.graph import Adjacency, topological_order
-from functions.core.model.workflow import Edge, Graph, Node, state_key
+from functions.core.model.graph import (
+    VIRTUAL_EXIT,
+    DominatorTree,
+    immediate_dominators,
+)
+from functions.core.model.workflow import (
+    BODY_START_TYPES,
+    Edge,
+    ErrorStrategy,
+    Graph,
+    Node,
+    NodeType,
+    state_key,
+)
 
 LAMBDA_SERVICE_ERRORS = [
     "Lambda.ServiceException",
@@ -44,7 +60,9 @@ BEGIN = "Begin"
 FINALIZE_SUCCEEDED = "FinalizeSucceeded"
 FINALIZE_FAILED = "FinalizeFailed"
 FAILED = "Failed"
-DONE = "Done"
+ITERATION_INLINE_LIMIT = 1024
+# What every node task (and container step) receives besides its own static config.
+_CONTEXT = {"run.$": "$.run", "trigger.$": "$.trigger", "sys.$": "$.sys", "vars.$": "$.vars"}
 
 
 @dataclass(frozen=True)
@@ -60,209 +78,578 @@ class CompileError(ValueError):
 
 
 def compile_workflow(graph: Graph, *, entry: str, targets: Targets) -> dict[str, Any]:
-    adj = Adjacency(graph)
-    nodes = {n.id: n for n in graph.nodes}
-    missing = sorted({n.type.value for n in graph.nodes} - set(targets.node_functions))
+    executable = {n.type.value for n in graph.nodes if n.type not in BODY_START_TYPES}
+    missing = sorted(executable - set(targets.node_functions))
     if missing:
         raise CompileError(f"no function deployed for node types: {', '.join(missing)}")
-    body = _Body(adj, nodes, entry, targets).states()
-    run_args = {"run.$": "$.run"}
+    builder = _Builder(graph, targets)
+    top_level = [n.id for n in graph.nodes if n.parent is None]
+    entry_state, states = builder.sequence(top_level, head=entry, exit_state=None)
+    ends = [n.id for n in graph.nodes if n.parent is None and n.type is NodeType.END]
     return {
         "Comment": "Compiled by Stepcanvas; one Task per workflow node.",
         "StartAt": BODY,
         "States": {
             BODY: {
                 "Type": "Parallel",
-                "Branches": [body],
+                "Branches": [
+                    {
+                        "StartAt": BEGIN,
+                        "States": {
+                            BEGIN: _runs_task(
+                                targets, {"action": "begin", "run.$": "$.run"}, entry_state
+                            ),
+                            **states,
+                        },
+                    }
+                ],
                 "ResultSelector": {"vars.$": "$[0].vars"},
                 "ResultPath": "$.body",
                 "Catch": [
-                    {
-                        "ErrorEquals": ["States.ALL"],
-                        "ResultPath": "$.error",
-                        "Next": FINALIZE_FAILED,
-                    }
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": FINALIZE_FAILED}
                 ],
                 "Next": FINALIZE_SUCCEEDED,
             },
             FINALIZE_SUCCEEDED: _runs_task(
                 targets,
-                {"action": "succeed", **run_args, "vars.$": "$.body.vars", "sinks": _sinks(adj)},
-                end=True,
+                {
+                    "action": "succeed",
+                    "run.$": "$.run",
+                    "vars.$": "$.body.vars",
+                    "sinks": [n for n in top_level if not builder.outgoing(n)],
+                    "ends": ends,
+                },
+                None,
             ),
             FINALIZE_FAILED: _runs_task(
-                targets, {"action": "fail", **run_args, "error.$": "$.error"}, next_state=FAILED
+                targets, {"action": "fail", "run.$": "$.run", "error.$": "$.error"}, FAILED
             ),
             FAILED: {
                 "Type": "Fail",
                 "Error": "WorkflowFailed",
-                "Cause": "A node failed; see the run record.",
+                "Cause": "A node failed; the run record names it.",
             },
         },
     }
 
 
-def _sinks(adj: Adjacency) -> list[str]:
-    return [n for n in adj.node_ids if not adj.outgoing[n]]
+def _runs_task(targets: Targets, parameters: dict[str, Any], next_state: str | None) -> dict[str, Any]:
+    return _then(
+        {
+            "Type": "Task",
+            "Resource": targets.runs_function,
+            "Parameters": parameters,
+            "ResultPath": None,
+            "Retry": [_SERVICE_RETRY],
+        },
+        next_state,
+    )
 
 
-def _runs_task(
-    targets: Targets,
-    parameters: dict[str, Any],
-    *,
-    next_state: str | None = None,
-    end: bool = False,
-) -> dict[str, Any]:
-    state: dict[str, Any] = {
-        "Type": "Task",
-        "Resource": targets.runs_function,
-        "Parameters": parameters,
-        "ResultPath": None,
-        "Retry": [_SERVICE_RETRY],
-    }
-    if end:
+def _then(state: dict[str, Any], next_state: str | None) -> dict[str, Any]:
+    if next_state is None:
         state["End"] = True
     else:
         state["Next"] = next_state
     return state
 
 
-class _Body:
-    """Builds the states of the body branch for one graph."""
+@dataclass
+class _NodeItem:
+    node_id: str
 
-    def __init__(
-        self, adj: Adjacency, nodes: dict[str, Node], entry: str, targets: Targets
-    ) -> None:
-        self.adj = adj
-        self.nodes = nodes
-        self.entry = entry
+
+@dataclass
+class _ParallelItem:
+    fork: str
+    branches: list[list[str]] = field(default_factory=list)
+
+
+_Item = _NodeItem | _ParallelItem
+
+
+class _Builder:
+    """Lays out one graph level (top level or a container's body) at a time."""
+
+    def __init__(self, graph: Graph, targets: Targets) -> None:
+        self.nodes = {n.id: n for n in graph.nodes}
         self.targets = targets
-        self.always_live = self._always_live()
+        self._out: dict[str, list[Edge]] = {n.id: [] for n in graph.nodes}
+        self._in: dict[str, list[Edge]] = {n.id: [] for n in graph.nodes}
+        for edge in graph.edges:
+            if edge.source in self.nodes and edge.target in self.nodes:
+                self._out[edge.source].append(edge)
+                self._in[edge.target].append(edge)
+        self._declared = {n.id: i for i, n in enumerate(graph.nodes)}
 
-    def states(self) -> dict[str, Any]:
-        segments = self._segments()
-        states: dict[str, Any] = {}
-        first = [self._entry_state(seg) for seg in segments]
-        for index, segment in enumerate(segments):
-            after = first[index + 1] if index + 1 < len(segments) else DONE
-            head = segment[0]
-            if head not in self.always_live:
-                states[_guard_name(head)] = self._guard(head, _task_name(head), after)
-            for position, node_id in enumerate(segment):
-                following = (
-                    _task_name(segment[position + 1]) if position + 1 < len(segment) else after
-                )
-                states[_task_name(node_id)] = self._task(self.nodes[node_id], following)
-        _end_at_done(states)
-        return {
-            "StartAt": BEGIN,
-            "States": {
-                BEGIN: _runs_task(
-                    self.targets, {"action": "begin", "run.$": "$.run"}, next_state=first[0]
-                ),
-                **states,
-            },
-        }
+    def outgoing(self, node_id: str) -> list[Edge]:
+        return self._out[node_id]
 
-    def _entry_state(self, segment: list[str]) -> str:
-        head = segment[0]
-        return _task_name(head) if head in self.always_live else _guard_name(head)
+    # -- layout -------------------------------------------------------------------
 
-    def _always_live(self) -> set[str]:
-        """Nodes that run whenever the workflow runs: reached from the entry by edges that
-        are always taken (unconditional edges from always-live nodes)."""
-        live = {self.entry}
-        order = topological_order(self.adj) or []
+    def sequence(
+        self, scope: list[str], *, head: str, exit_state: str | None
+    ) -> tuple[str | None, dict[str, Any]]:
+        """States for the nodes of `scope` (one graph level) entered at `head`.
+
+        Returns the first state's name (None when there is nothing to run) and the states.
+        """
+        members = set(scope)
+        order = self._order(scope)
+        preds = {n: [e.source for e in self._in[n] if e.source in members] for n in order}
+        dominators = DominatorTree(immediate_dominators(order, preds, head), head)
+        items = self._items(order, members)
+        return self._emit(items, head, dominators, exit_state, name=head)
+
+    def _order(self, scope: list[str]) -> list[str]:
+        """Topological order that keeps chains together: after a node, its ready successors
+        come first, so a region's nodes tend to be contiguous."""
+        members = set(scope)
+        indegree = {n: sum(1 for e in self._in[n] if e.source in members) for n in scope}
+        ready = sorted((n for n in scope if indegree[n] == 0), key=self._declared.__getitem__)
+        order: list[str] = []
+        while ready:
+            node_id = ready.pop(0)
+            order.append(node_id)
+            fresh = []
+            for edge in self._out[node_id]:
+                if edge.target in members:
+                    indegree[edge.target] -= 1
+                    if indegree[edge.target] == 0:
+                        fresh.append(edge.target)
+            ready = sorted(set(fresh), key=self._declared.__getitem__) + ready
+        if len(order) != len(scope):
+            raise CompileError("the graph has a cycle")
+        return order
+
+    def _items(self, order: list[str], members: set[str]) -> list[_Item]:
+        postdom = self._post_dominators(order, members)
+        items: list[_Item] = []
+        placed: set[str] = set()
         for node_id in order:
-            if any(
-                e.source in live and e.source_handle is None for e in self.adj.incoming[node_id]
-            ):
+            if node_id in placed:
+                continue
+            placed.add(node_id)
+            items.append(_NodeItem(node_id))
+            branches = self._parallel_branches(node_id, order, members, postdom)
+            if branches:
+                items.append(_ParallelItem(node_id, branches))
+                placed.update(n for branch in branches for n in branch)
+        return items
+
+    def _post_dominators(self, order: list[str], members: set[str]) -> dict[str, str]:
+        reverse = [VIRTUAL_EXIT, *reversed(order)]
+        succs: dict[str, list[str]] = {
+            n: [e.target for e in self._out[n] if e.target in members] or [VIRTUAL_EXIT]
+            for n in order
+        }
+        return immediate_dominators(reverse, succs, VIRTUAL_EXIT)
+
+    def _parallel_branches(
+        self, fork: str, order: list[str], members: set[str], postdom: dict[str, str]
+    ) -> list[list[str]]:
+        """The independent sub-graphs between `fork` and the node where they all meet, if
+        the region between them has no other entry; else [] (serialised in order)."""
+        edges = [e for e in self._out[fork] if e.target in members]
+        if len({e.target for e in edges}) < 2 or not all(self._always_taken(e) for e in edges):
+            return []
+        join = postdom.get(fork, VIRTUAL_EXIT)
+        after_join = self._reach([join], members) if join != VIRTUAL_EXIT else set()
+        region = self._reach([e.target for e in edges], members) - after_join
+        if any(e.source not in region and e.source != fork for n in region for e in self._in[n]):
+            return []
+        components = self._components(region)
+        if len(components) < 2:
+            return []
+        position = {n: i for i, n in enumerate(order)}
+        return [sorted(c, key=position.__getitem__) for c in components]
+
+    def _reach(self, starts: list[str], members: set[str]) -> set[str]:
+        seen: set[str] = set()
+        stack = list(starts)
+        while stack:
+            node_id = stack.pop()
+            if node_id in members and node_id not in seen:
+                seen.add(node_id)
+                stack.extend(e.target for e in self._out[node_id])
+        return seen
+
+    def _components(self, region: set[str]) -> list[set[str]]:
+        components: list[set[str]] = []
+        unseen = set(region)
+        while unseen:
+            stack = [min(unseen, key=self._declared.__getitem__)]
+            component: set[str] = set()
+            while stack:
+                node_id = stack.pop()
+                if node_id in component:
+                    continue
+                component.add(node_id)
+                neighbours = [e.target for e in self._out[node_id]] + [
+                    e.source for e in self._in[node_id]
+                ]
+                stack.extend(n for n in neighbours if n in region)
+            unseen -= component
+            components.append(component)
+        return sorted(components, key=lambda c: min(self._declared[n] for n in c))
+
+    # -- liveness -----------------------------------------------------------------
+
+    def _always_taken(self, edge: Edge) -> bool:
+        source = self.nodes[edge.source]
+        if source.type in BODY_START_TYPES:
+            return True
+        return edge.source_handle is None and source.error_strategy is not ErrorStrategy.FAIL_BRANCH
+
+    def _live(self, head: str, nodes: list[str]) -> set[str]:
+        """Nodes that surely run once `head` has run: reached by edges always taken."""
+        live = {head}
+        for node_id in nodes:
+            if any(e.source in live and self._always_taken(e) for e in self._in[node_id]):
                 live.add(node_id)
         return live
 
-    def _segments(self) -> list[list[str]]:
-        """Topological order, cut into chains: a node joins its predecessor's segment when
-        it is that node's only successor by one unconditional edge and has no other input,
-        so the chain runs exactly when its head runs and needs one guard at most."""
-        order = topological_order(self.adj)
-        if order is None:
-            raise CompileError("the graph has a cycle")
-        segment_of: dict[str, list[str]] = {}
-        segments: list[list[str]] = []
-        for node_id in order:
-            incoming = self.adj.incoming[node_id]
-            if len(incoming) == 1 and incoming[0].source_handle is None:
-                source = incoming[0].source
-                chain = segment_of[source]
-                if chain[-1] == source and len(self.adj.outgoing[source]) == 1:
-                    chain.append(node_id)
-                    segment_of[node_id] = chain
-                    continue
-            segment_of[node_id] = [node_id]
-            segments.append(segment_of[node_id])
-        return segments
+    # -- emission -----------------------------------------------------------------
 
-    def _guard(self, node_id: str, run_state: str, skip_state: str) -> dict[str, Any]:
-        return {
-            "Type": "Choice",
-            "Choices": [
-                {"Or": [_edge_taken(e) for e in self.adj.incoming[node_id]], "Next": run_state}
-            ]
-            if len(self.adj.incoming[node_id]) > 1
-            else [{**_edge_taken(self.adj.incoming[node_id][0]), "Next": run_state}],
-            "Default": skip_state,
-        }
+    def _emit(
+        self,
+        items: list[_Item],
+        head: str,
+        dominators: DominatorTree,
+        exit_state: str | None,
+        *,
+        name: str,
+    ) -> tuple[str | None, dict[str, Any]]:
+        flat = [n for item in items for n in _nodes_of(item)]
+        live = self._live(head, flat)
+        states: dict[str, Any] = {}
+        entries: list[str | None] = [None] * len(items)
+        done_state = f"Skipped to end of {name}"
 
-    def _task(self, node: Node, next_state: str) -> dict[str, Any]:
-        return {
-            "Type": "Task",
-            "Resource": self.targets.node_functions[node.type.value],
-            "Parameters": {
-                "node": {
-                    "id": node.id,
-                    "type": node.type.value,
-                    "title": node.title,
-                    "config": json.dumps(node.config, ensure_ascii=False, sort_keys=True),
-                },
-                "run.$": "$.run",
-                "trigger.$": "$.trigger",
-                "sys.$": "$.sys",
-                "vars.$": "$.vars",
-            },
-            "ResultPath": f"$.vars.{state_key(node.id)}",
-            "Retry": [_SERVICE_RETRY],
-            "Next": next_state,
-        }
+        def after(index: int) -> str | None:
+            return entries[index + 1] if index + 1 < len(items) else exit_state
 
+        for index in range(len(items) - 1, -1, -1):
+            item = items[index]
+            follow = after(index)
+            if isinstance(item, _ParallelItem):
+                entries[index] = _state_name(item.fork, "Parallel after ")
+                states[entries[index]] = self._parallel(item, dominators, follow)
+                continue
+            node = self.nodes[item.node_id]
+            if node.type in BODY_START_TYPES:
+                entries[index] = follow
+                continue
+            run_state, node_states = self._node_states(node, follow)
+            states.update(node_states)
+            if node.id in live:
+                entries[index] = run_state
+                continue
+            skip = next(
+                (
+                    entries[j]
+                    for j in range(index + 1, len(items))
+                    if not self._dominated(items[j], node.id, dominators)
+                ),
+                exit_state,
+            )
+            if skip is None:
+                skip = done_state
+                states[done_state] = {"Type": "Pass", "End": True}
+            entries[index] = _state_name(node.id, "Runs? ")
+            states[entries[index]] = {
+                "Type": "Choice",
+                "Choices": [{**self._taken_any(node.id), "Next": run_state}],
+                "Default": skip,
+            }
+        first = next((e for e in entries if e is not None), exit_state)
+        return first, states
 
-def _end_at_done(states: dict[str, Any]) -> None:
-    """Let states that would go to DONE end the branch instead; keep DONE only as the
-    target of a guard's Default (a Choice cannot end a branch itself)."""
-    for state in states.values():
-        if state.get("Next") == DONE:
-            del state["Next"]
-            state["End"] = True
-    if any(state.get("Default") == DONE for state in states.values()):
-        states[DONE] = {"Type": "Pass", "End": True}
+    def _dominated(self, item: _Item, node_id: str, dominators: DominatorTree) -> bool:
+        anchor = item.fork if isinstance(item, _ParallelItem) else item.node_id
+        return dominators.dominates(node_id, anchor)
 
+    def _taken_any(self, node_id: str) -> dict[str, Any]:
+        rules = [self._taken(e) for e in self._in[node_id]]
+        return rules[0] if len(rules) == 1 else {"Or": rules}
 
-def _edge_taken(edge: Edge) -> dict[str, Any]:
-    ran = {"Variable": f"$.vars.{state_key(edge.source)}", "IsPresent": True}
-    if edge.source_handle is None:
+    def _taken(self, edge: Edge) -> dict[str, Any]:
+        var = f"$.vars.{state_key(edge.source)}"
+        ran = {"Variable": var, "IsPresent": True}
+        source = self.nodes[edge.source]
+        if edge.source_handle is not None:
+            # A missing source has no handle either, so one presence test covers both.
+            chose = {"Variable": f"{var}.handle", "StringEquals": edge.source_handle}
+            return {"And": [{"Variable": f"{var}.handle", "IsPresent": True}, chose]}
+        if source.error_strategy is ErrorStrategy.FAIL_BRANCH:
+            return {"And": [ran, {"Not": {"Variable": f"{var}.handle", "IsPresent": True}}]}
         return ran
-    chose = {
-        "Variable": f"$.vars.{state_key(edge.source)}.handle",
-        "StringEquals": edge.source_handle,
+
+    def _parallel(
+        self, item: _ParallelItem, dominators: DominatorTree, follow: str | None
+    ) -> dict[str, Any]:
+        branches = []
+        for index, branch in enumerate(item.branches):
+            entry, states = self._emit(
+                self._items(branch, set(branch)),
+                item.fork,
+                dominators,
+                None,
+                name=f"{item.fork} branch {index + 1}",
+            )
+            if entry is None:
+                continue
+            branches.append({"StartAt": entry, "States": states})
+        return _then(
+            {
+                "Type": "Parallel",
+                "Branches": branches,
+                # Each branch adds its own nodes to a copy of `vars`; merging the copies
+                # gives the join every branch's outputs.
+                "ResultSelector": {
+                    "run.$": "$[0].run",
+                    "trigger.$": "$[0].trigger",
+                    "sys.$": "$[0].sys",
+                    "vars.$": _merge_vars(len(branches)),
+                },
+            },
+            follow,
+        )
+
+    def _node_states(self, node: Node, follow: str | None) -> tuple[str, dict[str, Any]]:
+        """The states that run `node`, their entry first, ending in `follow`."""
+        if node.type is NodeType.ITERATION:
+            return self._iteration(node, follow)
+        if node.type is NodeType.LOOP:
+            return self._loop(node, follow)
+        name = _state_name(node.id)
+        states: dict[str, Any] = {}
+        task = self._task(node, follow, {})
+        if node.retry is not None:
+            task["Retry"].append(
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "MaxAttempts": node.retry.max_retries,
+                    "IntervalSeconds": max(1, round(node.retry.interval_seconds)),
+                    "BackoffRate": node.retry.backoff_rate,
+                }
+            )
+        if node.timeout_seconds is not None:
+            task["TimeoutSeconds"] = node.timeout_seconds
+        if node.error_strategy is not None:
+            recover = _state_name(node.id, "Recover ")
+            task["Catch"] = [
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "ResultPath": f"$.vars.{state_key(node.id)}",
+                    "Next": recover,
+                }
+            ]
+            states[recover] = _then(
+                {
+                    "Type": "Task",
+                    "Resource": self.targets.runs_function,
+                    "Parameters": {
+                        "action": "recover",
+                        "run.$": "$.run",
+                        "node": _node_parameter(node),
+                        "error.$": f"$.vars.{state_key(node.id)}",
+                    },
+                    "ResultPath": f"$.vars.{state_key(node.id)}",
+                    "Retry": [_SERVICE_RETRY],
+                },
+                follow,
+            )
+        states[name] = task
+        return name, states
+
+    def _task(self, node: Node, follow: str | None, extra: dict[str, Any]) -> dict[str, Any]:
+        parameter = _node_parameter(node)
+        if self._in_iteration(node):
+            # Every item's output comes back in one Map result (256 KB in all), so in a
+            # body anything but small outputs travels as an S3 reference.
+            parameter["inlineLimit"] = ITERATION_INLINE_LIMIT
+        return _then(
+            {
+                "Type": "Task",
+                "Resource": self.targets.node_functions[node.type.value],
+                "Parameters": {"node": parameter, **_CONTEXT, **extra},
+                "ResultPath": f"$.vars.{state_key(node.id)}",
+                "Retry": [_SERVICE_RETRY],
+            },
+            follow,
+        )
+
+    def _in_iteration(self, node: Node) -> bool:
+        parent = self.nodes.get(node.parent) if node.parent else None
+        return parent is not None and (
+            parent.type is NodeType.ITERATION or self._in_iteration(parent)
+        )
+
+    def _body(self, container: Node, exit_state: str | None) -> tuple[str | None, dict[str, Any]]:
+        scope = [n for n, node in self.nodes.items() if node.parent == container.id]
+        start = next(
+            (n for n in scope if self.nodes[n].type in BODY_START_TYPES),
+            None,
+        )
+        if start is None:
+            raise CompileError(f"container '{container.id}' has no start node in its body")
+        return self.sequence(scope, head=start, exit_state=exit_state)
+
+    def _iteration(self, node: Node, follow: str | None) -> tuple[str, dict[str, Any]]:
+        """prepare (Task) -> Map over the items, the body per item -> collect (Task)."""
+        key = state_key(node.id)
+        prepare = _state_name(node.id)
+        each = _state_name(node.id, "Each ")
+        collect = _state_name(node.id, "Collect ")
+        item_state = _state_name(node.id, "Item of ")
+        emit = _state_name(node.id, "Emit ")
+        output_node = _selector_root(node.config.get("output_selector"))
+        body_entry, body_states = self._body(node, emit)
+        emit_state: dict[str, Any] = {"Type": "Pass", "End": True}
+        if output_node:
+            emit_state = {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Variable": f"$.vars.{state_key(output_node)}",
+                        "IsPresent": True,
+                        "Next": _state_name(node.id, "Emit output of "),
+                    }
+                ],
+                "Default": _state_name(node.id, "Emit nothing of "),
+            }
+            body_states[_state_name(node.id, "Emit output of ")] = {
+                "Type": "Pass",
+                "OutputPath": f"$.vars.{state_key(output_node)}",
+                "End": True,
+            }
+            body_states[_state_name(node.id, "Emit nothing of ")] = {
+                "Type": "Pass",
+                "Result": {},
+                "End": True,
+            }
+        body_states[emit] = emit_state
+        tolerant = node.config.get("error_handle_mode") in ("continue-on-error", "remove-abnormal-output")
+        if tolerant:
+            _catch_item_failures(body_states, _state_name(node.id, "Item failed in "))
+        parallel = bool(node.config.get("is_parallel"))
+        states: dict[str, Any] = {
+            prepare: self._task(node, each, {"action": "prepare"}) | {"ResultPath": "$.scratch"},
+            each: {
+                "Type": "Map",
+                "ItemsPath": "$.scratch.items",
+                "MaxConcurrency": int(node.config.get("parallel_nums") or 10) if parallel else 1,
+                "ItemSelector": {
+                    **_CONTEXT,
+                    "item.$": "$$.Map.Item.Value",
+                    "index.$": "$$.Map.Item.Index",
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": item_state,
+                    "States": {
+                        item_state: {
+                            "Type": "Pass",
+                            "Parameters": {"outputs": {"item.$": "$.item", "index.$": "$.index"}},
+                            "ResultPath": f"$.vars.{key}",
+                            "Next": body_entry or emit,
+                        },
+                        **body_states,
+                    },
+                },
+                # The results replace the items: the state keeps only what is still needed.
+                "ResultPath": "$.scratch",
+                "Next": collect,
+            },
+            collect: self._task(
+                node,
+                follow,
+                {"action": "collect", "results.$": "$.scratch"},
+            ),
+        }
+        return prepare, states
+
+    def _loop(self, node: Node, follow: str | None) -> tuple[str, dict[str, Any]]:
+        """init (Task) -> body -> check (Task: break conditions, loop variables) -> Choice."""
+        key = state_key(node.id)
+        init = _state_name(node.id)
+        check = _state_name(node.id, "Check ")
+        again = _state_name(node.id, "Again? ")
+        body_entry, body_states = self._body(node, check)
+        body_nodes = [n for n, other in self.nodes.items() if other.parent == node.id]
+        task_check = self._task(
+            node,
+            again,
+            {"action": "check", "body": [state_key(n) for n in body_nodes]},
+        )
+        task_check["ResultPath"] = "$.vars"
+        states = {
+            init: self._task(node, body_entry or check, {"action": "init"}),
+            **body_states,
+            check: task_check,
+            again: {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": f"$.vars.{key}.done", "BooleanEquals": False, "Next": body_entry or check}
+                ],
+                "Default": follow or _state_name(node.id, "After "),
+            },
+        }
+        if follow is None:
+            states[_state_name(node.id, "After ")] = {"Type": "Pass", "End": True}
+        return init, states
+
+
+def _catch_item_failures(states: dict[str, Any], failed_state: str) -> None:
+    """Within an iteration that tolerates errors, a failing body task ends only its item."""
+    for state in states.values():
+        if state.get("Type") == "Task" and "Catch" not in state:
+            state["Catch"] = [
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": failed_state}
+            ]
+    states[failed_state] = {
+        "Type": "Pass",
+        "Parameters": {"failed": True, "error.$": "$.failure"},
+        "End": True,
     }
-    return {"And": [ran, chose]}
 
 
-def _task_name(node_id: str) -> str:
-    return _state_name(node_id)
+def _nodes_of(item: _Item) -> list[str]:
+    if isinstance(item, _NodeItem):
+        return [item.node_id]
+    return [n for branch in item.branches for n in branch]
 
 
-def _guard_name(node_id: str) -> str:
-    return _state_name(node_id, "Runs? ")
+def _merge_vars(count: int) -> str:
+    """`States.JsonMerge` of every branch's vars, as a balanced tree to keep nesting low."""
+    terms = [f"$[{i}].vars" for i in range(count)]
+    while len(terms) > 1:
+        terms = [
+            f"States.JsonMerge({terms[i]}, {terms[i + 1]}, false)" if i + 1 < len(terms) else terms[i]
+            for i in range(0, len(terms), 2)
+        ]
+    return terms[0]
+
+
+def _selector_root(selector: Any) -> str | None:
+    if isinstance(selector, list) and selector and isinstance(selector[0], str):
+        return selector[0]
+    return None
+
+
+def _node_parameter(node: Node) -> dict[str, Any]:
+    parameter: dict[str, Any] = {
+        "id": node.id,
+        "type": node.type.value,
+        "title": node.title,
+        # JSON text, so no key of the user's config is read as a path ending in ".$".
+        "config": json.dumps(node.config, ensure_ascii=False, sort_keys=True),
+    }
+    if node.error_strategy is not None:
+        parameter["errorStrategy"] = node.error_strategy.value
+        parameter["defaultOutputs"] = json.dumps(node.default_outputs, ensure_ascii=False)
+    return parameter
 
 
 def _state_name(node_id: str, prefix: str = "") -> str:
@@ -270,4 +657,5 @@ def _state_name(node_id: str, prefix: str = "") -> str:
     name = prefix + node_id
     if len(name) <= 80:
         return name
-    return f"{name[:60]}~{hashlib.sha256(node_id.encode()).hexdigest()[:16]}"
+    return f"{name[:60]}~{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+

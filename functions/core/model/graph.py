@@ -81,3 +81,60 @@ def ancestors(adj: Adjacency, node_id: str) -> set[str]:
             seen.add(current)
             stack.extend(adj.predecessors(current))
     return seen
+
+
+VIRTUAL_EXIT = "\x00exit"
+
+
+def immediate_dominators(order: list[str], preds: dict[str, list[str]], root: str) -> dict[str, str]:
+    """Immediate dominators in a DAG whose `order` is topological and starts at `root`
+    (Cooper, Harvey & Kennedy's intersection walk; one pass suffices without cycles)."""
+    index = {node: i for i, node in enumerate(order)}
+    idom: dict[str, str] = {root: root}
+
+    def intersect(a: str, b: str) -> str:
+        while a != b:
+            while index[a] > index[b]:
+                a = idom[a]
+            while index[b] > index[a]:
+                b = idom[b]
+        return a
+
+    for node in order[1:]:
+        processed = [p for p in preds.get(node, []) if p in idom]
+        if not processed:
+            continue
+        current = processed[0]
+        for other in processed[1:]:
+            current = intersect(current, other)
+        idom[node] = current
+    return idom
+
+
+class DominatorTree:
+    """Answers "does a dominate b" in O(1) from pre/post numbers of the dominator tree."""
+
+    def __init__(self, idom: dict[str, str], root: str) -> None:
+        children: dict[str, list[str]] = defaultdict(list)
+        for node, parent in idom.items():
+            if node != root:
+                children[parent].append(node)
+        self.enter: dict[str, int] = {}
+        self.leave: dict[str, int] = {}
+        clock = 0
+        stack: list[tuple[str, bool]] = [(root, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                self.leave[node] = clock
+            else:
+                self.enter[node] = clock
+                stack.append((node, True))
+                stack.extend((child, False) for child in children[node])
+            clock += 1
+        self.idom = idom
+
+    def dominates(self, a: str, b: str) -> bool:
+        if a not in self.enter or b not in self.enter:
+            return False
+        return self.enter[a] <= self.enter[b] and self.leave[b] <= self.leave[a]

@@ -13,11 +13,23 @@ class NodeType(StrEnum):
 
     START = "start"
     END = "end"
+    ANSWER = "answer"
     LLM = "llm"
     HTTP_REQUEST = "http-request"
     TOOL = "tool"
     IF_ELSE = "if-else"
     EMAIL_SEND = "email-send"
+    CODE = "code"
+    TEMPLATE_TRANSFORM = "template-transform"
+    VARIABLE_AGGREGATOR = "variable-aggregator"
+    ASSIGNER = "assigner"
+    LIST_OPERATOR = "list-operator"
+    PARAMETER_EXTRACTOR = "parameter-extractor"
+    QUESTION_CLASSIFIER = "question-classifier"
+    ITERATION = "iteration"
+    ITERATION_START = "iteration-start"
+    LOOP = "loop"
+    LOOP_START = "loop-start"
 
 
 # The v1 API's names for the same nodes.
@@ -29,11 +41,14 @@ V1_NODE_TYPES: dict[str, NodeType] = {
     "email-send": NodeType.EMAIL_SEND,
 }
 
-# Node kinds whose task chooses one outgoing handle; the compiler adds a Choice after them.
-BRANCHING_TYPES = frozenset({NodeType.IF_ELSE})
+# Node kinds whose task chooses one outgoing handle; their edges carry that handle.
+BRANCHING_TYPES = frozenset({NodeType.IF_ELSE, NodeType.QUESTION_CLASSIFIER})
 
-# Node kinds that only mark the graph's entry and exit and need no task of their own in v1.
-NON_EXECUTABLE_TYPES: frozenset[NodeType] = frozenset()
+# Node kinds that hold a body sub-graph (nodes whose `parent` is the container).
+CONTAINER_TYPES = frozenset({NodeType.ITERATION, NodeType.LOOP})
+
+# Markers where a container's body starts; they run no task of their own.
+BODY_START_TYPES = frozenset({NodeType.ITERATION_START, NodeType.LOOP_START})
 
 
 class TriggerType(StrEnum):
@@ -48,11 +63,35 @@ class Trigger(BaseModel):
     event: str | None = None
 
 
+class ErrorStrategy(StrEnum):
+    """What happens when a node fails after its retries (default: the run fails)."""
+
+    FAIL_BRANCH = "fail-branch"  # take the edges whose handle is "fail-branch"
+    DEFAULT_VALUE = "default-value"  # go on with configured default outputs
+    CONTINUE = "continue"  # v1/Cortex `throw_on_error: false`: go on with the error
+
+
+# The handle a node with the fail-branch strategy takes when it fails.
+FAIL_BRANCH_HANDLE = "fail-branch"
+
+
+class RetryPolicy(BaseModel):
+    max_retries: int = Field(ge=0, le=10)
+    interval_seconds: float = Field(default=1, ge=0, le=300)
+    backoff_rate: float = Field(default=1, ge=1, le=10)
+
+
 class Node(BaseModel):
     id: str
     type: NodeType
     title: str = ""
     config: dict[str, Any] = Field(default_factory=dict)
+    # The container (iteration/loop) whose body this node belongs to.
+    parent: str | None = None
+    retry: RetryPolicy | None = None
+    timeout_seconds: int | None = Field(default=None, ge=1, le=86_400)
+    error_strategy: ErrorStrategy | None = None
+    default_outputs: dict[str, Any] = Field(default_factory=dict)
 
 
 class Edge(BaseModel):

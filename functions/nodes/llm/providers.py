@@ -1,0 +1,228 @@
+"""Model providers behind one small interface: a deterministic local one, Amazon Bedrock
+(Converse API) and any OpenAI-compatible `/chat/completions` endpoint."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from functions.core.errors import NodeError
+from functions.core.settings import Settings
+
+# A failure the model service reported (or a network failure reaching it); worth a retry
+# when it is throttling or a timeout, which the state machine's Retry may decide.
+MODEL_ERROR = "ModelError"
+# The node's own Lambda allows 300 s; leave room to record the failure if the model hangs.
+OPENAI_TIMEOUT_SECONDS = 240.0
+# Bounds what a misbehaving endpoint can make the function hold in memory.
+MAX_OPENAI_RESPONSE_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Prompt:
+    text: str
+    system: str | None
+    model: str
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    usage: Usage
+
+
+class Provider(Protocol):
+    name: str
+    # The model used when neither the node nor LLM_MODEL names one (None: one is required).
+    default_model: str | None
+
+    def complete(self, prompt: Prompt) -> Completion: ...
+
+
+class LocalProvider:
+    """Deterministic stand-in for development and tests; never leaves the process.
+
+    The reply is exactly `[local:{model}] {prompt}` (the rendered prompt; the system prompt
+    is not echoed). Token counts are whitespace-separated word counts: prompt tokens count
+    the system prompt and the prompt, completion tokens count the reply.
+    """
+
+    name = "local"
+    default_model: str | None = "local"
+
+    def complete(self, prompt: Prompt) -> Completion:
+        text = f"[local:{prompt.model}] {prompt.text}"
+        asked = len(prompt.text.split()) + len((prompt.system or "").split())
+        return Completion(text, Usage(asked, len(text.split())))
+
+
+class BedrockProvider:
+    """Amazon Bedrock's Converse API, which speaks one request shape for every model."""
+
+    name = "bedrock"
+    default_model: str | None = None
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def complete(self, prompt: Prompt) -> Completion:
+        request: dict[str, Any] = {
+            "modelId": prompt.model,
+            "messages": [{"role": "user", "content": [{"text": prompt.text}]}],
+        }
+        if prompt.system:
+            request["system"] = [{"text": prompt.system}]
+        inference: dict[str, Any] = {}
+        if prompt.temperature is not None:
+            inference["temperature"] = prompt.temperature
+        if prompt.max_tokens is not None:
+            inference["maxTokens"] = prompt.max_tokens
+        if inference:
+            request["inferenceConfig"] = inference
+        try:
+            response = self._client.converse(**request)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise NodeError(
+                f"Bedrock refused model '{prompt.model}': "
+                f"{error.get('Code', 'Error')}: {error.get('Message', '')}",
+                MODEL_ERROR,
+            ) from exc
+        except BotoCoreError as exc:
+            raise NodeError(
+                f"Bedrock call for model '{prompt.model}' failed: {exc}", MODEL_ERROR
+            ) from exc
+        blocks = response["output"]["message"]["content"]
+        # Only text blocks form the reply; reasoning or tool-use blocks are not part of it.
+        text = "".join(block["text"] for block in blocks if "text" in block)
+        usage = response.get("usage", {})
+        return Completion(text, Usage(usage.get("inputTokens", 0), usage.get("outputTokens", 0)))
+
+
+class OpenAiProvider:
+    """Any endpoint that speaks OpenAI's `/chat/completions` (OpenAI, vLLM, Ollama, ...).
+
+    The stdlib's urllib is used because the Lambda package carries no HTTP client. The
+    endpoint comes from deployment settings, never from a workflow, so it is not subject
+    to the HTTP node's private-address guard.
+    """
+
+    name = "openai"
+    default_model: str | None = None
+
+    def __init__(self, base_url: str, api_key: str | None) -> None:
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._api_key = api_key
+
+    def complete(self, prompt: Prompt) -> Completion:
+        messages = [{"role": "user", "content": prompt.text}]
+        if prompt.system:
+            messages.insert(0, {"role": "system", "content": prompt.system})
+        payload: dict[str, Any] = {"model": prompt.model, "messages": messages}
+        if prompt.temperature is not None:
+            payload["temperature"] = prompt.temperature
+        if prompt.max_tokens is not None:
+            payload["max_tokens"] = prompt.max_tokens
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        request = urllib.request.Request(  # noqa: S310 - the URL is deployment configuration
+            self._url, data=json.dumps(payload).encode(), headers=headers, method="POST"
+        )
+        host = urlsplit(self._url).netloc
+        try:
+            with urllib.request.urlopen(request, timeout=OPENAI_TIMEOUT_SECONDS) as response:  # noqa: S310
+                raw = response.read(MAX_OPENAI_RESPONSE_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            detail = exc.read(2000).decode("utf-8", "replace")
+            raise NodeError(
+                f"model endpoint {host} answered {exc.code} for model '{prompt.model}': {detail}",
+                MODEL_ERROR,
+            ) from exc
+        except OSError as exc:  # URLError, refused connections, TLS failures, timeouts
+            # urllib wraps a connect timeout in URLError but lets a read timeout through.
+            if isinstance(exc, TimeoutError) or isinstance(
+                getattr(exc, "reason", None), TimeoutError
+            ):
+                reason = f"did not answer within {OPENAI_TIMEOUT_SECONDS:g} s"
+            else:
+                reason = f"unreachable: {exc}"
+            raise NodeError(f"model endpoint {host} {reason}", MODEL_ERROR) from exc
+        if len(raw) > MAX_OPENAI_RESPONSE_BYTES:
+            raise NodeError(f"model endpoint {host} sent an oversized response", MODEL_ERROR)
+        try:
+            body = json.loads(raw)
+            text = body["choices"][0]["message"]["content"] or ""
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise NodeError(
+                f"model endpoint {host} sent a response without choices[0].message.content",
+                MODEL_ERROR,
+            ) from exc
+        usage = body.get("usage") or {}
+        return Completion(
+            text, Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+        )
+
+
+@lru_cache(maxsize=8)
+def api_key(parameter: str, region: str) -> str:
+    """The OpenAI-compatible key from an SSM SecureString, read once per warm container
+    (a rotated key reaches new containers; old ones keep the value they read)."""
+    client = boto3.client("ssm", region_name=region)
+    try:
+        value: str = client.get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"]
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "Error")
+        raise NodeError(f"cannot read model key parameter '{parameter}': {code}") from exc
+    return value
+
+
+@lru_cache(maxsize=4)
+def _bedrock_client(region: str) -> Any:
+    return boto3.client("bedrock-runtime", region_name=region)
+
+
+def provider_for(settings: Settings) -> Provider:
+    """The provider LLM_PROVIDER names, wired from deployment settings."""
+    match settings.llm_provider:
+        case "local":
+            return LocalProvider()
+        case "bedrock":
+            return BedrockProvider(_bedrock_client(settings.region))
+        case "openai":
+            key = (
+                api_key(settings.openai_api_key_parameter, settings.region)
+                if settings.openai_api_key_parameter
+                # Self-hosted OpenAI-compatible servers often need no key at all.
+                else None
+            )
+            return OpenAiProvider(settings.openai_base_url, key)
+        case other:
+            raise NodeError(f"unknown LLM_PROVIDER '{other}'; expected local, bedrock or openai")
