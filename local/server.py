@@ -11,6 +11,7 @@ from typing import Any
 
 import uvicorn
 
+from functions.core.model import v1_format
 from functions.core.model.v1_format import V1WorkflowBody
 from functions.core.services import keys, workflows
 from functions.core.services.keys import Scope
@@ -24,7 +25,7 @@ def bootstrap() -> dict[str, Any]:
     """An admin key and the demo workflow in the default tenant."""
     plaintext, _ = keys.create(ADMIN_TENANT, "local admin", {Scope.ADMIN})
     demo = V1WorkflowBody.model_validate(json.loads(DEMO_WORKFLOW.read_text()))
-    workflow = workflows.create(ADMIN_TENANT, demo)
+    workflow = workflows.create(ADMIN_TENANT, v1_format.to_draft(demo))
     return {"key": plaintext, "demo_workflow_id": workflow["id"]}
 
 

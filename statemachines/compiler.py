@@ -559,7 +559,7 @@ class _Builder:
                     },
                 },
                 # The results replace the items: the state keeps only what is still needed.
-                "ResultPath": "$.scratch",
+                "ResultPath": "$.scratch.items",
                 "Next": collect,
             },
             collect: self._task(

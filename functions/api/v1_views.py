@@ -32,8 +32,8 @@ def workflow(record: dict[str, Any]) -> dict[str, Any]:
     return {
         **workflow_summary(record),
         "userId": record["tenantId"],
-        "nodes": record["nodes"],
-        "edges": record["edges"],
+        "nodes": record["document"].get("nodes", []),
+        "edges": record["document"].get("edges", []),
     }
 
 

@@ -8,17 +8,23 @@ that reads outputs goes through `unpack`, so every consumer sees the real value.
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from functions.core.data import blobs
 from functions.core.settings import get_settings
 
 
-def pack(run_id: str, node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
+def pack(
+    run_id: str, node_id: str, outputs: dict[str, Any], inline_limit: int | None = None
+) -> dict[str, Any]:
     size = len(json.dumps(outputs, ensure_ascii=False).encode())
-    if size <= get_settings().payload_inline_limit:
+    limit = get_settings().payload_inline_limit
+    if size <= (min(limit, inline_limit) if inline_limit else limit):
         return {"outputs": outputs}
-    return {"ref": blobs.put_json(f"runs/{run_id}/outputs/{node_id}.json", outputs)}
+    # A node inside an iteration runs once per item: each run gets its own object.
+    key = f"runs/{run_id}/outputs/{node_id}/{uuid.uuid4().hex}.json"
+    return {"ref": blobs.put_json(key, outputs)}
 
 
 def unpack(state: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ the same functions with moto, and validation checks configs against `config`.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -14,6 +15,7 @@ from functions.nodes.email_send.entities import EmailSendConfig
 from functions.nodes.entities import NodeConfig
 from functions.nodes.http_request.entities import HttpRequestConfig
 from functions.nodes.if_else.entities import IfElseConfig
+from functions.nodes.iteration.entities import IterationConfig
 from functions.nodes.llm.entities import LlmConfig
 from functions.nodes.tool.entities import ToolConfig
 
@@ -32,7 +34,7 @@ class Capability(StrEnum):
 class NodeSpec:
     type: NodeType
     package: str
-    config: type[NodeConfig]
+    config: builtins.type[NodeConfig]
     capabilities: frozenset[Capability] = frozenset()
     # Seconds; the Lambda's own limit. Task TimeoutSeconds may be lower per node.
     timeout: int = 60

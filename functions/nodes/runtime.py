@@ -10,7 +10,6 @@ happens next.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -36,6 +35,7 @@ class TaskNode(BaseModel):
     type: str
     title: str = ""
     config: str  # JSON text, so no key of the user's config is read as an ASL path
+    inlineLimit: int | None = None
 
 
 class RunRef(BaseModel):
@@ -65,39 +65,49 @@ def node_handler(run: NodeRun[C], config_model: type[C]) -> LambdaHandler:
 
 
 def execute(task: TaskInput, run: NodeRun[C], config_model: type[C]) -> dict[str, Any]:
-    started_at = clock.iso()
-    started = time.perf_counter()
-    _record(task, EventType.NODE_STARTED, StepStatus.RUNNING, started_at=started_at)
+    step = start(task)
     try:
-        config = config_model.model_validate(json.loads(task.node.config))
-        context = NodeContext(
-            node_id=task.node.id,
-            node_type=task.node.type,
-            run_id=task.run.runId,
-            workflow_id=task.run.workflowId,
-            tenant_id=task.run.tenantId,
-            pool=VariablePool(node_states=task.vars, trigger=task.trigger, system=task.sys),
-        )
-        result = run(config, context)
+        result = run(config_model.model_validate(json.loads(task.node.config)), context(task))
     except Exception as exc:
-        message = _message(exc)
-        _record(
-            task,
-            EventType.NODE_FINISHED,
-            StepStatus.FAILED,
-            started_at=started_at,
-            elapsed_ms=_elapsed(started),
-            error=message,
-        )
-        logger.warning("node failed", extra={"error": message})
-        raise NodeFailed(f"node '{task.node.id}' failed: {message}", _error_type(exc)) from exc
-    state = payloads.pack(task.run.runId, task.node.id, result.outputs)
+        raise fail(task, step, exc) from exc
+    return finish(task, step, result)
+
+
+class Step(BaseModel):
+    """When a node started; containers carry it from their first task to their last."""
+
+    startedAt: str
+
+    def elapsed_ms(self) -> int:
+        return int((clock.now() - clock.parse_iso(self.startedAt)).total_seconds() * 1000)
+
+
+def context(task: TaskInput) -> NodeContext:
+    return NodeContext(
+        node_id=task.node.id,
+        node_type=task.node.type,
+        run_id=task.run.runId,
+        workflow_id=task.run.workflowId,
+        tenant_id=task.run.tenantId,
+        pool=VariablePool(node_states=task.vars, trigger=task.trigger, system=task.sys),
+    )
+
+
+def start(task: TaskInput) -> Step:
+    step = Step(startedAt=clock.iso())
+    _record(task, EventType.NODE_STARTED, StepStatus.RUNNING, started_at=step.startedAt)
+    return step
+
+
+def finish(task: TaskInput, step: Step, result: NodeResult) -> dict[str, Any]:
+    """Record the node's success; return its state for `$.vars` (outputs or a reference)."""
+    state = payloads.pack(task.run.runId, task.node.id, result.outputs, task.node.inlineLimit)
     _record(
         task,
         EventType.NODE_FINISHED,
         StepStatus.SUCCEEDED,
-        started_at=started_at,
-        elapsed_ms=_elapsed(started),
+        started_at=step.startedAt,
+        elapsed_ms=step.elapsed_ms(),
         inputs=result.inputs,
         outputs=state.get("outputs"),
         outputs_ref=state.get("ref"),
@@ -106,6 +116,21 @@ def execute(task: TaskInput, run: NodeRun[C], config_model: type[C]) -> dict[str
     if result.handle is not None:
         state["handle"] = result.handle
     return state
+
+
+def fail(task: TaskInput, step: Step, exc: Exception) -> NodeFailed:
+    """Record the node's failure; the caller raises what this returns."""
+    message = _message(exc)
+    _record(
+        task,
+        EventType.NODE_FINISHED,
+        StepStatus.FAILED,
+        started_at=step.startedAt,
+        elapsed_ms=step.elapsed_ms(),
+        error=message,
+    )
+    logger.warning("node failed", extra={"error": message})
+    return NodeFailed(f"node '{task.node.id}' failed: {message}", _error_type(exc))
 
 
 class NodeFailed(Exception):
@@ -126,10 +151,6 @@ def _message(exc: Exception) -> str:
 
 def _error_type(exc: Exception) -> str:
     return exc.error_type if isinstance(exc, NodeError) else type(exc).__name__
-
-
-def _elapsed(started: float) -> int:
-    return int((time.perf_counter() - started) * 1000)
 
 
 def _record(task: TaskInput, kind: EventType, status: StepStatus, **fields: Any) -> None:

@@ -12,15 +12,20 @@ logger = Logger(service="stepcanvas-runs")
 
 
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], _context: Any) -> None:
+def handler(event: dict[str, Any], _context: Any) -> dict[str, Any] | None:
     run_id = event["run"]["runId"]
     logger.append_keys(run_id=run_id, action=event["action"])
     match event["action"]:
         case "begin":
             lifecycle.begin(run_id)
         case "succeed":
-            lifecycle.succeed(run_id, event.get("vars") or {}, event.get("sinks") or [])
+            lifecycle.succeed(
+                run_id, event.get("vars") or {}, event.get("sinks") or [], event.get("ends") or []
+            )
         case "fail":
             lifecycle.fail(run_id, event.get("error") or {})
+        case "recover":
+            return lifecycle.recover(run_id, event["node"], event.get("error") or {})
         case other:
             raise ValueError(f"unknown runs action '{other}'")
+    return None

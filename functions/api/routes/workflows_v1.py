@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from functions.api import v1_views
 from functions.api.context import require
+from functions.core.model import v1_format
 from functions.core.model.v1_format import V1WorkflowBody, V1WorkflowPatch
 from functions.core.services import runs, workflows
 from functions.core.services.keys import Scope
@@ -24,7 +25,7 @@ class RunBody(BaseModel):
 @router.post("/v1/workflows")
 def create_workflow(body: V1WorkflowBody) -> tuple[dict[str, Any], int]:
     caller = require(router, Scope.WRITE)
-    return v1_views.workflow(workflows.create(caller.tenant_id, body)), 201
+    return v1_views.workflow(workflows.create(caller.tenant_id, v1_format.to_draft(body))), 201
 
 
 @router.get("/v1/workflows")
@@ -43,7 +44,11 @@ def get_workflow(workflow_id: str) -> dict[str, Any]:
 @router.put("/v1/workflows/<workflow_id>")
 def update_workflow(workflow_id: str, body: V1WorkflowPatch) -> dict[str, Any]:
     caller = require(router, Scope.WRITE)
-    return v1_views.workflow(workflows.update(caller.tenant_id, workflow_id, body))
+    current = workflows.get(caller.tenant_id, workflow_id)
+    merged = v1_format.apply_patch(current, body)
+    return v1_views.workflow(
+        workflows.update(caller.tenant_id, workflow_id, v1_format.to_draft(merged))
+    )
 
 
 @router.delete("/v1/workflows/<workflow_id>")

@@ -29,6 +29,7 @@ class Run(BaseModel):
     trigger_data: Any = None
     inputs: dict[str, Any] = Field(default_factory=dict)
     outputs: dict[str, Any] | None = None
+    outputs_ref: str | None = None
     error: str | None = None
     created_at: str
     started_at: str | None = None

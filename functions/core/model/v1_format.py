@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core.errors import InvalidWorkflow, Problem
-from functions.core.model.workflow import V1_NODE_TYPES, Edge, Graph, Node, Trigger
+from functions.core.model.workflow import V1_NODE_TYPES, Draft, Edge, Graph, Node, Trigger
 
 
 class V1Node(BaseModel):
@@ -75,9 +75,32 @@ def to_graph(nodes: list[V1Node], edges: list[V1Edge]) -> tuple[Graph, str | Non
     return graph, nodes[0].id if nodes else None
 
 
-def dump_nodes(nodes: list[V1Node]) -> list[dict[str, Any]]:
-    return [n.model_dump(exclude_none=True) for n in nodes]
+def to_draft(body: V1WorkflowBody) -> Draft:
+    graph, entry = to_graph(body.nodes, body.edges)
+    return Draft(
+        name=body.name,
+        description=body.description,
+        trigger=body.trigger,
+        enabled=body.enabled,
+        graph=graph,
+        entry=entry,
+        source="api",
+        document={
+            "nodes": [n.model_dump(exclude_none=True) for n in body.nodes],
+            "edges": [e.model_dump(by_alias=True, exclude_none=True) for e in body.edges],
+        },
+    )
 
 
-def dump_edges(edges: list[V1Edge]) -> list[dict[str, Any]]:
-    return [e.model_dump(by_alias=True, exclude_none=True) for e in edges]
+def apply_patch(record: dict[str, Any], patch: V1WorkflowPatch) -> V1WorkflowBody:
+    """The stored v1 workflow with the patch's fields replaced."""
+    return V1WorkflowBody.model_validate(
+        {
+            "name": record["name"],
+            "description": record["description"],
+            "trigger": record["trigger"],
+            "enabled": record["enabled"],
+            **record["document"],
+            **patch.model_dump(exclude_unset=True, by_alias=True),
+        }
+    )

@@ -8,7 +8,15 @@ from collections.abc import Callable, Iterable
 from functions.core.errors import InvalidWorkflow, Problem
 from functions.core.expressions.templates import RESERVED_ROOTS, Selector
 from functions.core.model.graph import Adjacency, ancestors, nodes_on_cycles, reachable_from
-from functions.core.model.workflow import BRANCHING_TYPES, Graph, Node
+from functions.core.model.workflow import (
+    BODY_START_TYPES,
+    BRANCHING_TYPES,
+    CONTAINER_TYPES,
+    FAIL_BRANCH_HANDLE,
+    ErrorStrategy,
+    Graph,
+    Node,
+)
 
 # Returns the problems in one node's config and the selectors it references.
 ConfigCheck = Callable[[Node], tuple[list[str], list[Selector]]]
@@ -32,6 +40,7 @@ def validate_graph(
     problems += _duplicates(graph)
     ids = {n.id for n in graph.nodes}
     problems += _edges(graph, ids, handles)
+    problems += _containers(graph)
     adj = Adjacency(graph)
     cyclic = nodes_on_cycles(adj)
     if cyclic:
@@ -41,12 +50,17 @@ def validate_graph(
     elif entry is None:
         problems.append(Problem("nodes", "no start node"))
     else:
-        problems += _reachability(adj, entry)
+        problems += _reachability(adj, entry, [n.id for n in graph.nodes if n.parent is None])
+        for start in graph.nodes:
+            if start.type in BODY_START_TYPES and start.parent is not None:
+                scope = [n.id for n in graph.nodes if n.parent == start.parent]
+                problems += _reachability(adj, start.id, scope)
+    parents = {n.id: n.parent for n in graph.nodes}
     for node in graph.nodes:
         config_problems, selectors = check_config(node)
         problems += [Problem(f"node '{node.id}'", p) for p in config_problems]
         if not cyclic:
-            problems += _references(adj, node, selectors, ids)
+            problems += _references(adj, node, selectors, ids, parents)
     if problems:
         raise InvalidWorkflow(problems)
 
@@ -85,6 +99,9 @@ def _edges(
                     where,
                     f"condition '{edge.source_handle}' is not one of {sorted(allowed)}",
                 )
+        elif edge.source_handle == FAIL_BRANCH_HANDLE:
+            if source.error_strategy is not ErrorStrategy.FAIL_BRANCH:
+                yield Problem(where, f"leaves '{source.id}' by its fail branch, which it has not")
         elif edge.source_handle is not None:
             yield Problem(
                 where,
@@ -92,17 +109,54 @@ def _edges(
             )
 
 
-def _reachability(adj: Adjacency, entry: str) -> Iterable[Problem]:
+def _containers(graph: Graph) -> Iterable[Problem]:
+    by_id = {n.id: n for n in graph.nodes}
+    for node in graph.nodes:
+        if node.parent is None:
+            continue
+        parent = by_id.get(node.parent)
+        if parent is None or parent.type not in CONTAINER_TYPES:
+            yield Problem(f"node '{node.id}'", f"its parent '{node.parent}' is not an iteration or loop")
+    for container in graph.nodes:
+        if container.type in CONTAINER_TYPES:
+            starts = [
+                n.id for n in graph.nodes if n.parent == container.id and n.type in BODY_START_TYPES
+            ]
+            if len(starts) != 1:
+                yield Problem(
+                    f"node '{container.id}'", f"its body needs exactly one start node, not {len(starts)}"
+                )
+    for edge in graph.edges:
+        source, target = by_id.get(edge.source), by_id.get(edge.target)
+        if source and target and source.parent != target.parent:
+            yield Problem(f"edge {edge.key}", "crosses the boundary of an iteration or loop body")
+
+
+def _reachability(adj: Adjacency, entry: str, scope: list[str]) -> Iterable[Problem]:
     if adj.incoming[entry]:
         yield Problem(f"node '{entry}'", "the first node must not have incoming edges")
     reached = reachable_from(adj, [entry])
-    for node_id in adj.node_ids:
+    for node_id in scope:
         if node_id not in reached:
             yield Problem(f"node '{node_id}'", f"is unreachable from '{entry}'")
 
 
+def _upstream(adj: Adjacency, node_id: str, parents: dict[str, str | None]) -> set[str]:
+    """Nodes whose outputs exist when `node_id` runs: its ancestors, and inside a body
+    also the container itself (item, index, loop variables) and the container's upstream."""
+    found = ancestors(adj, node_id)
+    parent = parents.get(node_id)
+    if parent is not None:
+        found |= {parent} | _upstream(adj, parent, parents)
+    return found
+
+
 def _references(
-    adj: Adjacency, node: Node, selectors: list[Selector], ids: set[str]
+    adj: Adjacency,
+    node: Node,
+    selectors: list[Selector],
+    ids: set[str],
+    parents: dict[str, str | None],
 ) -> Iterable[Problem]:
     upstream: set[str] | None = None
     for selector in selectors:
@@ -112,7 +166,7 @@ def _references(
         if root not in ids:
             yield Problem(f"node '{node.id}'", f"references unknown node '{root}'")
             continue
-        upstream = upstream if upstream is not None else ancestors(adj, node.id)
+        upstream = upstream if upstream is not None else _upstream(adj, node.id, parents)
         if root not in upstream:
             yield Problem(
                 f"node '{node.id}'",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -125,3 +126,17 @@ def state_key(node_id: str) -> str:
     if node_id.isascii() and node_id.replace("_", "a").isalnum() and not node_id[0].isdigit():
         return node_id
     return "n" + node_id.encode().hex()
+
+
+@dataclass
+class Draft:
+    """What a face hands the core: the graph plus what describes it."""
+
+    name: str
+    graph: Graph
+    entry: str | None
+    description: str = ""
+    trigger: Trigger = field(default_factory=Trigger)
+    enabled: bool = True
+    source: str = "api"
+    document: dict[str, Any] = field(default_factory=dict)

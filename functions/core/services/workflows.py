@@ -1,4 +1,8 @@
-"""Workflows: create, read, update, delete, each save compiled and deployed."""
+"""Workflows: create, read, update, delete; every save is validated, compiled, deployed.
+
+Each API face imports its own document format into the one graph model and keeps the
+original document (`document`) so it can show the workflow back as it was sent.
+"""
 
 from __future__ import annotations
 
@@ -8,37 +12,51 @@ from functions.core import clock, engine
 from functions.core.data import workflows as workflow_store
 from functions.core.errors import NotFound
 from functions.core.ids import new_id
-from functions.core.model import v1_format
-from functions.core.model.v1_format import V1WorkflowBody, V1WorkflowPatch
-from functions.core.model.workflow import Graph
+from functions.core.model.workflow import Draft, Graph
 from functions.core.services.definitions import build_definition
 
 
-def create(tenant_id: str, body: V1WorkflowBody, source: str = "api") -> dict[str, Any]:
-    graph, entry = v1_format.to_graph(body.nodes, body.edges)
-    definition = build_definition(graph, entry)
+def create(tenant_id: str, draft: Draft) -> dict[str, Any]:
+    definition = build_definition(draft.graph, draft.entry)
     workflow_id = new_id()
     machine_arn, version_arn = engine.deploy(workflow_id, definition, existing_arn=None)
     stamp = clock.iso()
     record = {
         "id": workflow_id,
         "tenantId": tenant_id,
-        "name": body.name,
-        "description": body.description,
-        "trigger": body.trigger.model_dump(exclude_none=True),
-        "nodes": v1_format.dump_nodes(body.nodes),
-        "edges": v1_format.dump_edges(body.edges),
-        "enabled": body.enabled,
-        "source": source,
-        "graph": graph.model_dump(mode="json"),
-        "entry": entry,
         "stateMachineArn": machine_arn,
         "versionArn": version_arn,
         "createdAt": stamp,
-        "updatedAt": stamp,
+        **_fields(draft, stamp),
     }
     workflow_store.put(record)
     return record
+
+
+def update(tenant_id: str, workflow_id: str, draft: Draft) -> dict[str, Any]:
+    record = get(tenant_id, workflow_id)
+    if draft.graph != graph_of(record) or draft.entry != record["entry"]:
+        definition = build_definition(draft.graph, draft.entry)
+        _, record["versionArn"] = engine.deploy(
+            workflow_id, definition, existing_arn=record["stateMachineArn"]
+        )
+    record.update(_fields(draft, clock.iso()))
+    workflow_store.put(record)
+    return record
+
+
+def _fields(draft: Draft, stamp: str) -> dict[str, Any]:
+    return {
+        "name": draft.name,
+        "description": draft.description,
+        "trigger": draft.trigger.model_dump(exclude_none=True),
+        "enabled": draft.enabled,
+        "source": draft.source,
+        "graph": draft.graph.model_dump(mode="json", exclude_defaults=True),
+        "entry": draft.entry,
+        "document": draft.document,
+        "updatedAt": stamp,
+    }
 
 
 def get(tenant_id: str, workflow_id: str) -> dict[str, Any]:
@@ -51,41 +69,6 @@ def get(tenant_id: str, workflow_id: str) -> dict[str, Any]:
 
 def list_all(tenant_id: str) -> list[dict[str, Any]]:
     return workflow_store.list_for_tenant(tenant_id)
-
-
-def update(tenant_id: str, workflow_id: str, patch: V1WorkflowPatch) -> dict[str, Any]:
-    record = get(tenant_id, workflow_id)
-    changes = patch.model_dump(exclude_unset=True)
-    merged = V1WorkflowBody.model_validate(
-        {
-            "name": record["name"],
-            "description": record["description"],
-            "trigger": record["trigger"],
-            "nodes": record["nodes"],
-            "edges": record["edges"],
-            "enabled": record["enabled"],
-            **changes,
-        }
-    )
-    if "nodes" in changes or "edges" in changes:
-        graph, entry = v1_format.to_graph(merged.nodes, merged.edges)
-        definition = build_definition(graph, entry)
-        _, record["versionArn"] = engine.deploy(
-            workflow_id, definition, existing_arn=record["stateMachineArn"]
-        )
-        record["graph"] = graph.model_dump(mode="json")
-        record["entry"] = entry
-        record["nodes"] = v1_format.dump_nodes(merged.nodes)
-        record["edges"] = v1_format.dump_edges(merged.edges)
-    record.update(
-        name=merged.name,
-        description=merged.description,
-        trigger=merged.trigger.model_dump(exclude_none=True),
-        enabled=merged.enabled,
-        updatedAt=clock.iso(),
-    )
-    workflow_store.put(record)
-    return record
 
 
 def delete(tenant_id: str, workflow_id: str) -> None:

@@ -131,15 +131,15 @@ def _too_large(host: str) -> str:
 
 
 def _connect(target: Target, timeout: float | None) -> socket.socket:
-    # Like socket.create_connection over a DNS answer, but over the vetted addresses;
-    # a numeric address passed to create_connection involves no lookup.
-    failure: OSError | None = None
-    for address in target.addresses:
+    """Like socket.create_connection over a DNS answer, but over the vetted addresses (a
+    numeric address involves no lookup); the last address's failure is the one raised."""
+    *others, last = target.addresses
+    for address in others:
         try:
             return socket.create_connection((address, target.port), timeout)
-        except OSError as exc:
-            failure = exc
-    raise failure or OSError(f"no address for '{target.host}'")
+        except OSError:
+            continue  # the next address may be reachable (IPv6 without a route, say)
+    return socket.create_connection((last, target.port), timeout)
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.core.errors import NodeError
@@ -21,7 +22,7 @@ from functions.core.settings import Settings
 # when it is throttling or a timeout, which the state machine's Retry may decide.
 MODEL_ERROR = "ModelError"
 # The node's own Lambda allows 300 s; leave room to record the failure if the model hangs.
-OPENAI_TIMEOUT_SECONDS = 240.0
+MODEL_TIMEOUT_SECONDS = 240.0
 # Bounds what a misbehaving endpoint can make the function hold in memory.
 MAX_OPENAI_RESPONSE_BYTES = 10 * 1024 * 1024
 
@@ -158,7 +159,7 @@ class OpenAiProvider:
         )
         host = urlsplit(self._url).netloc
         try:
-            with urllib.request.urlopen(request, timeout=OPENAI_TIMEOUT_SECONDS) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=MODEL_TIMEOUT_SECONDS) as response:  # noqa: S310
                 raw = response.read(MAX_OPENAI_RESPONSE_BYTES + 1)
         except urllib.error.HTTPError as exc:
             detail = exc.read(2000).decode("utf-8", "replace")
@@ -171,7 +172,7 @@ class OpenAiProvider:
             if isinstance(exc, TimeoutError) or isinstance(
                 getattr(exc, "reason", None), TimeoutError
             ):
-                reason = f"did not answer within {OPENAI_TIMEOUT_SECONDS:g} s"
+                reason = f"did not answer within {MODEL_TIMEOUT_SECONDS:g} s"
             else:
                 reason = f"unreachable: {exc}"
             raise NodeError(f"model endpoint {host} {reason}", MODEL_ERROR) from exc
@@ -206,7 +207,9 @@ def api_key(parameter: str, region: str) -> str:
 
 @lru_cache(maxsize=4)
 def _bedrock_client(region: str) -> Any:
-    return boto3.client("bedrock-runtime", region_name=region)
+    # botocore's default 60 s read timeout is shorter than a long generation takes.
+    config = Config(read_timeout=MODEL_TIMEOUT_SECONDS, retries={"mode": "standard"})
+    return boto3.client("bedrock-runtime", region_name=region, config=config)
 
 
 def provider_for(settings: Settings) -> Provider:

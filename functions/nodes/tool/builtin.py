@@ -24,14 +24,19 @@ TENANT_PREFIX = "tenants/{tenant_id}/"
 Tool = Callable[[dict[str, Any], NodeContext], Any]
 
 
-def _text(args: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+def _text(args: dict[str, Any], key: str) -> str | None:
     value = args.get(key)
     if value is None or value == "":
-        if required:
-            raise NodeError(f"input.{key} is required", INPUT_ERROR)
         return None
     if not isinstance(value, str):
         raise NodeError(f"input.{key} must be a string", INPUT_ERROR)
+    return value
+
+
+def _required_text(args: dict[str, Any], key: str) -> str:
+    value = _text(args, key)
+    if value is None:
+        raise NodeError(f"input.{key} is required", INPUT_ERROR)
     return value
 
 
@@ -49,7 +54,7 @@ def current_time(args: dict[str, Any], _ctx: NodeContext) -> str:
 
 def json_path(args: dict[str, Any], _ctx: NodeContext) -> Any:
     """The value at `path` inside `data`; `data` may also be JSON text (an HTTP body)."""
-    path = _text(args, "path", required=True) or ""
+    path = _required_text(args, "path")
     data = args.get("data")
     if isinstance(data, str):
         try:
@@ -74,7 +79,7 @@ def s3_read(args: dict[str, Any], ctx: NodeContext) -> Any:
         raise NodeError(
             f"s3_read reads only the data bucket '{bucket_name}', not '{bucket}'", INPUT_ERROR
         )
-    key = _text(args, "key", required=True) or ""
+    key = _required_text(args, "key")
     prefix = TENANT_PREFIX.format(tenant_id=ctx.tenant_id)
     full_key = key if key.startswith(prefix) else prefix + key.lstrip("/")
     try:
