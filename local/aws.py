@@ -11,6 +11,7 @@ import importlib
 import io
 import json
 import os
+import threading
 import traceback
 import zipfile
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.dynamodb.models import DynamoDBBackend
 
 from functions.core.data import blobs
 from functions.core.data import table as table_module
@@ -76,7 +78,38 @@ def start(extra_env: dict[str, str] | None = None) -> LocalAws:
     mock.start()
     _provision()
     LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
+    _make_dynamodb_writes_atomic()
     return LocalAws(mock)
+
+
+_WRITE_LOCK = threading.RLock()
+
+
+def _make_dynamodb_writes_atomic() -> None:
+    """DynamoDB applies each write (an ADD counter, a conditional put) atomically; moto's
+    backend does not lock, and the state machine's concurrent branches write from several
+    threads at once. Serialising moto's writes restores the guarantee the code relies on.
+    Reads take the lock too: a query iterates the table's dicts, which a write in another
+    thread (a node, while the service API tails the run's log) would change under it."""
+    for name in (
+        "put_item",
+        "update_item",
+        "delete_item",
+        "transact_write_items",
+        "get_item",
+        "query",
+        "scan",
+    ):
+        original = getattr(DynamoDBBackend, name)
+        if getattr(original, "_serialised", False):
+            continue
+
+        def locked(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with _WRITE_LOCK:
+                return _original(*args, **kwargs)
+
+        locked._serialised = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, locked)
 
 
 def _reset_clients() -> None:

@@ -1,11 +1,15 @@
 """API Gateway, locally: HTTP request -> authorizer -> REST proxy event -> api function.
 
 The same authorizer and api handlers that run in Lambda; this module only translates.
+The stream function's routes go, as in AWS, to its ASGI app with the request context in
+the header the Lambda Web Adapter uses, so they really stream.
 """
 
 from __future__ import annotations
 
 import base64
+import fnmatch
+import json
 import uuid
 from typing import Any
 
@@ -14,9 +18,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from functions.api.handler import handler as api_handler
 from functions.authorizer.handler import handler as authorizer_handler
+from functions.stream import app as stream_function
 from local.aws import ACCOUNT, REGION
 
 API_ID = "local"
@@ -45,14 +51,50 @@ async def proxy(request: Request) -> Response:
     return _response(answer)
 
 
+async def stream(request: Request) -> Response:
+    body = await request.body()
+    event = await run_in_threadpool(_authorized_event, request, body)
+    if isinstance(event, Response):
+        return event
+    return _Forward(stream_function.app, body, event["requestContext"])
+
+
+class _Forward(Response):
+    """Hands the request to another ASGI app, as the Lambda Web Adapter does: with the
+    body already read and the request context in `x-amzn-request-context`."""
+
+    def __init__(self, target: ASGIApp, body: bytes, request_context: dict[str, Any]) -> None:
+        super().__init__()
+        self._target = target
+        self._body = body
+        self._context = json.dumps(request_context).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        header = stream_function.REQUEST_CONTEXT_HEADER.encode()
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != header]
+        forwarded = {**scope, "headers": [*headers, (header, self._context)]}
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": self._body, "more_body": False}
+            # Then whatever the client does next (a disconnect ends the stream).
+            return await receive()
+
+        await self._target(forwarded, replay, send)
+
+
 def _authorized_event(request: Request, body: bytes) -> dict[str, Any] | Response:
     method, path = request.method, request.url.path
     headers = dict(request.headers)
+    method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{STAGE}/{method}{path}"
     try:
         policy = authorizer_handler(
             {
                 "type": "REQUEST",
-                "methodArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{STAGE}/{method}{path}",
+                "methodArn": method_arn,
                 "headers": headers,
                 "httpMethod": method,
                 "path": path,
@@ -61,7 +103,24 @@ def _authorized_event(request: Request, body: bytes) -> dict[str, Any] | Respons
         )
     except PermissionError:
         return JSONResponse({"message": "Unauthorized"}, status_code=401)
-    return _proxy_event(request, body, headers, {**policy["context"], "principalId": policy["principalId"]})
+    if not _allows(policy["policyDocument"], method_arn):
+        # API Gateway's own answer (ACCESS_DENIED, in the shape infra/api.py gives it).
+        message = "User is not authorized to access this resource"
+        return JSONResponse({"code": "forbidden", "message": message, "status": 403}, 403)
+    authorizer = {**policy["context"], "principalId": policy["principalId"]}
+    return _proxy_event(request, body, headers, authorizer)
+
+
+def _allows(policy: dict[str, Any], method_arn: str) -> bool:
+    """What API Gateway decides from the authorizer's policy: some Allow statement
+    matches the method ARN (`*` matches any characters) and no Deny does."""
+    verdicts = set()
+    for statement in policy.get("Statement", []):
+        resources = statement.get("Resource", [])
+        for resource in [resources] if isinstance(resources, str) else resources:
+            if fnmatch.fnmatchcase(method_arn, resource):
+                verdicts.add(statement.get("Effect"))
+    return "Allow" in verdicts and "Deny" not in verdicts
 
 
 def _proxy_event(
@@ -76,9 +135,7 @@ def _proxy_event(
         "headers": headers,
         "multiValueHeaders": {k: request.headers.getlist(k) for k in headers},
         "queryStringParameters": query or None,
-        "multiValueQueryStringParameters": {
-            k: request.query_params.getlist(k) for k in query
-        }
+        "multiValueQueryStringParameters": {k: request.query_params.getlist(k) for k in query}
         or None,
         "pathParameters": {"proxy": request.url.path.lstrip("/")},
         "stageVariables": None,
@@ -113,4 +170,5 @@ def _response(answer: dict[str, Any]) -> Response:
 
 def app() -> Starlette:
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    return Starlette(routes=[Route("/{path:path}", proxy, methods=methods)])
+    streamed = [Route(path, stream, methods=["POST"]) for path in stream_function.PATHS]
+    return Starlette(routes=[*streamed, Route("/{path:path}", proxy, methods=methods)])

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,11 +56,13 @@ _SERVICE_RETRY = {
     "MaxAttempts": 3,
     "BackoffRate": 2.0,
 }
-BODY = "Body"
-BEGIN = "Begin"
-FINALIZE_SUCCEEDED = "FinalizeSucceeded"
-FINALIZE_FAILED = "FinalizeFailed"
-FAILED = "Failed"
+# Names of the compiler's own states contain a space, which node ids cannot (validation),
+# so a node's state, named by its id, never takes one of them.
+BODY = "Run workflow"
+BEGIN = "Begin run"
+FINALIZE_SUCCEEDED = "Finalize succeeded"
+FINALIZE_FAILED = "Finalize failed"
+FAILED = "Run failed"
 ITERATION_INLINE_LIMIT = 1024
 # What every node task (and container step) receives besides its own static config.
 _CONTEXT = {"run.$": "$.run", "trigger.$": "$.trigger", "sys.$": "$.sys", "vars.$": "$.vars"}
@@ -103,7 +106,8 @@ def compile_workflow(graph: Graph, *, entry: str, targets: Targets) -> dict[str,
                         },
                     }
                 ],
-                "ResultSelector": {"vars.$": "$[0].vars"},
+                # `$[0]` and not `$[0].vars`: see _join on moto's JSONPath.
+                "ResultSelector": {"state.$": "$[0]"},
                 "ResultPath": "$.body",
                 "Catch": [
                     {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": FINALIZE_FAILED}
@@ -115,7 +119,7 @@ def compile_workflow(graph: Graph, *, entry: str, targets: Targets) -> dict[str,
                 {
                     "action": "succeed",
                     "run.$": "$.run",
-                    "vars.$": "$.body.vars",
+                    "vars.$": "$.body.state.vars",
                     "sinks": [n for n in top_level if not builder.outgoing(n)],
                     "ends": ends,
                 },
@@ -198,7 +202,7 @@ class _Builder:
         order = self._order(scope)
         preds = {n: [e.source for e in self._in[n] if e.source in members] for n in order}
         dominators = DominatorTree(immediate_dominators(order, preds, head), head)
-        items = self._items(order, members)
+        items = self._items(order, members, dominators)
         return self._emit(items, head, dominators, exit_state, name=head)
 
     def _order(self, scope: list[str]) -> list[str]:
@@ -206,23 +210,23 @@ class _Builder:
         come first, so a region's nodes tend to be contiguous."""
         members = set(scope)
         indegree = {n: sum(1 for e in self._in[n] if e.source in members) for n in scope}
-        ready = sorted((n for n in scope if indegree[n] == 0), key=self._declared.__getitem__)
+        ready = deque(sorted((n for n in scope if indegree[n] == 0), key=self._declared.__getitem__))
         order: list[str] = []
         while ready:
-            node_id = ready.pop(0)
+            node_id = ready.popleft()
             order.append(node_id)
-            fresh = []
+            fresh = set()
             for edge in self._out[node_id]:
                 if edge.target in members:
                     indegree[edge.target] -= 1
                     if indegree[edge.target] == 0:
-                        fresh.append(edge.target)
-            ready = sorted(set(fresh), key=self._declared.__getitem__) + ready
+                        fresh.add(edge.target)
+            ready.extendleft(sorted(fresh, key=self._declared.__getitem__, reverse=True))
         if len(order) != len(scope):
             raise CompileError("the graph has a cycle")
         return order
 
-    def _items(self, order: list[str], members: set[str]) -> list[_Item]:
+    def _items(self, order: list[str], members: set[str], dominators: DominatorTree) -> list[_Item]:
         postdom = self._post_dominators(order, members)
         items: list[_Item] = []
         placed: set[str] = set()
@@ -231,7 +235,7 @@ class _Builder:
                 continue
             placed.add(node_id)
             items.append(_NodeItem(node_id))
-            branches = self._parallel_branches(node_id, order, members, postdom)
+            branches = self._parallel_branches(node_id, order, members, postdom, dominators)
             if branches:
                 items.append(_ParallelItem(node_id, branches))
                 placed.update(n for branch in branches for n in branch)
@@ -246,17 +250,23 @@ class _Builder:
         return immediate_dominators(reverse, succs, VIRTUAL_EXIT)
 
     def _parallel_branches(
-        self, fork: str, order: list[str], members: set[str], postdom: dict[str, str]
+        self,
+        fork: str,
+        order: list[str],
+        members: set[str],
+        postdom: dict[str, str],
+        dominators: DominatorTree,
     ) -> list[list[str]]:
         """The independent sub-graphs between `fork` and the node where they all meet, if
         the region between them has no other entry; else [] (serialised in order)."""
         edges = [e for e in self._out[fork] if e.target in members]
         if len({e.target for e in edges}) < 2 or not all(self._always_taken(e) for e in edges):
             return []
+        # Every path from the fork passes the join, so the nodes between them are those
+        # reached from the fork without passing the join.
         join = postdom.get(fork, VIRTUAL_EXIT)
-        after_join = self._reach([join], members) if join != VIRTUAL_EXIT else set()
-        region = self._reach([e.target for e in edges], members) - after_join
-        if any(e.source not in region and e.source != fork for n in region for e in self._in[n]):
+        region = self._region(fork, [e.target for e in edges], members, join, dominators)
+        if region is None:
             return []
         components = self._components(region)
         if len(components) < 2:
@@ -264,22 +274,38 @@ class _Builder:
         position = {n: i for i, n in enumerate(order)}
         return [sorted(c, key=position.__getitem__) for c in components]
 
-    def _reach(self, starts: list[str], members: set[str]) -> set[str]:
+    def _region(
+        self,
+        fork: str,
+        starts: list[str],
+        members: set[str],
+        join: str,
+        dominators: DominatorTree,
+    ) -> set[str] | None:
+        """The nodes reached from the fork without passing the join, or None as soon as
+        one of them can also be entered from outside (the region is not single-entry)."""
         seen: set[str] = set()
         stack = list(starts)
         while stack:
             node_id = stack.pop()
-            if node_id in members and node_id not in seen:
-                seen.add(node_id)
-                stack.extend(e.target for e in self._out[node_id])
+            if node_id == join or node_id not in members or node_id in seen:
+                continue
+            for edge in self._in[node_id]:
+                if edge.source != fork and not dominators.dominates(fork, edge.source):
+                    return None
+            seen.add(node_id)
+            stack.extend(e.target for e in self._out[node_id])
         return seen
 
     def _components(self, region: set[str]) -> list[set[str]]:
+        """Weakly connected parts of the region, in the order their first node was declared."""
         components: list[set[str]] = []
-        unseen = set(region)
-        while unseen:
-            stack = [min(unseen, key=self._declared.__getitem__)]
+        assigned: set[str] = set()
+        for start in sorted(region, key=self._declared.__getitem__):
+            if start in assigned:
+                continue
             component: set[str] = set()
+            stack = [start]
             while stack:
                 node_id = stack.pop()
                 if node_id in component:
@@ -289,9 +315,9 @@ class _Builder:
                     e.source for e in self._in[node_id]
                 ]
                 stack.extend(n for n in neighbours if n in region)
-            unseen -= component
+            assigned |= component
             components.append(component)
-        return sorted(components, key=lambda c: min(self._declared[n] for n in c))
+        return components
 
     # -- liveness -----------------------------------------------------------------
 
@@ -324,7 +350,7 @@ class _Builder:
         live = self._live(head, flat)
         states: dict[str, Any] = {}
         entries: list[str | None] = [None] * len(items)
-        done_state = f"Skipped to end of {name}"
+        done_state = _state_name(name, "Skipped to end of ")
 
         def after(index: int) -> str | None:
             return entries[index + 1] if index + 1 < len(items) else exit_state
@@ -334,7 +360,7 @@ class _Builder:
             follow = after(index)
             if isinstance(item, _ParallelItem):
                 entries[index] = _state_name(item.fork, "Parallel after ")
-                states[entries[index]] = self._parallel(item, dominators, follow)
+                states.update(self._parallel(item, dominators, follow))
                 continue
             node = self.nodes[item.node_id]
             if node.type in BODY_START_TYPES:
@@ -391,30 +417,15 @@ class _Builder:
         branches = []
         for index, branch in enumerate(item.branches):
             entry, states = self._emit(
-                self._items(branch, set(branch)),
+                self._items(branch, set(branch), dominators),
                 item.fork,
                 dominators,
                 None,
-                name=f"{item.fork} branch {index + 1}",
+                name=_state_name(f"{item.fork} branch {index + 1}"),
             )
-            if entry is None:
-                continue
-            branches.append({"StartAt": entry, "States": states})
-        return _then(
-            {
-                "Type": "Parallel",
-                "Branches": branches,
-                # Each branch adds its own nodes to a copy of `vars`; merging the copies
-                # gives the join every branch's outputs.
-                "ResultSelector": {
-                    "run.$": "$[0].run",
-                    "trigger.$": "$[0].trigger",
-                    "sys.$": "$[0].sys",
-                    "vars.$": _merge_vars(len(branches)),
-                },
-            },
-            follow,
-        )
+            if entry is not None:
+                branches.append({"StartAt": entry, "States": states})
+        return _join(branches, _state_name(item.fork, "Parallel after "), follow)
 
     def _node_states(self, node: Node, follow: str | None) -> tuple[str, dict[str, Any]]:
         """The states that run `node`, their entry first, ending in `follow`."""
@@ -571,33 +582,43 @@ class _Builder:
         return prepare, states
 
     def _loop(self, node: Node, follow: str | None) -> tuple[str, dict[str, Any]]:
-        """init (Task) -> body -> check (Task: break conditions, loop variables) -> Choice."""
+        """init (Task) -> Choice -> body -> check (Task) -> Choice ... -> follow.
+
+        Like Dify, the break conditions are checked before the first round too: `init`
+        reports `done` when they already hold, and the body never runs.
+        """
         key = state_key(node.id)
         init = _state_name(node.id)
         check = _state_name(node.id, "Check ")
         again = _state_name(node.id, "Again? ")
+        after = _state_name(node.id, "After ")
         body_entry, body_states = self._body(node, check)
-        body_nodes = [n for n, other in self.nodes.items() if other.parent == node.id]
+        body_nodes = self._order([n for n, other in self.nodes.items() if other.parent == node.id])
         task_check = self._task(
             node,
             again,
+            # In run order, so the check applies assigner updates as the body made them.
             {"action": "check", "body": [state_key(n) for n in body_nodes]},
         )
         task_check["ResultPath"] = "$.vars"
         states = {
-            init: self._task(node, body_entry or check, {"action": "init"}),
+            init: self._task(node, again, {"action": "init"}),
             **body_states,
             check: task_check,
             again: {
                 "Type": "Choice",
                 "Choices": [
-                    {"Variable": f"$.vars.{key}.done", "BooleanEquals": False, "Next": body_entry or check}
+                    {
+                        "Variable": f"$.vars.{key}.done",
+                        "BooleanEquals": False,
+                        "Next": body_entry or check,
+                    }
                 ],
-                "Default": follow or _state_name(node.id, "After "),
+                "Default": follow or after,
             },
         }
         if follow is None:
-            states[_state_name(node.id, "After ")] = {"Type": "Pass", "End": True}
+            states[after] = {"Type": "Pass", "End": True}
         return init, states
 
 
@@ -621,15 +642,56 @@ def _nodes_of(item: _Item) -> list[str]:
     return [n for branch in item.branches for n in branch]
 
 
-def _merge_vars(count: int) -> str:
-    """`States.JsonMerge` of every branch's vars, as a balanced tree to keep nesting low."""
-    terms = [f"$[{i}].vars" for i in range(count)]
-    while len(terms) > 1:
-        terms = [
-            f"States.JsonMerge({terms[i]}, {terms[i + 1]}, false)" if i + 1 < len(terms) else terms[i]
-            for i in range(0, len(terms), 2)
-        ]
-    return terms[0]
+def _join(branches: list[dict[str, Any]], name: str, follow: str | None) -> dict[str, Any]:
+    """States that run `branches` concurrently and merge the `vars` each one extended.
+
+    Every branch adds its own nodes to a copy of `vars`; `States.JsonMerge` of two copies
+    gives the join every branch's outputs. The merge is a Pass after a two-branch
+    Parallel, and more branches nest as a balanced binary tree: moto's interpreter does
+    not evaluate nested intrinsic calls, and it reads `$[1].vars` as a one-element list,
+    so the Parallel only selects whole branch states (`$[1]`) and the Pass merges them.
+    AWS runs this shape the same way.
+    """
+    if len(branches) == 1:
+        return {
+            name: _then(
+                {"Type": "Parallel", "Branches": branches, "OutputPath": "$[0]"},
+                follow,
+            )
+        }
+    half = (len(branches) + 1) // 2
+    sides = [branches[:half], branches[half:]]
+    nested = [
+        side[0]
+        if len(side) == 1
+        else _as_branch(_join(side, _state_name(name, suffix=f" {tag}"), None), _state_name(name, suffix=f" {tag}"))
+        for side, tag in zip(sides, ("a", "b"), strict=True)
+    ]
+    merge = _state_name(name, "Merge ")
+    return {
+        name: {
+            "Type": "Parallel",
+            "Branches": nested,
+            "ResultSelector": {"left.$": "$[0]", "right.$": "$[1]"},
+            "Next": merge,
+        },
+        merge: _then(
+            {
+                "Type": "Pass",
+                "Parameters": {
+                    "run.$": "$.left.run",
+                    "trigger.$": "$.left.trigger",
+                    "sys.$": "$.left.sys",
+                    "vars.$": "States.JsonMerge($.left.vars, $.right.vars, false)",
+                },
+            },
+            follow,
+        ),
+    }
+
+
+def _as_branch(states: dict[str, Any], start: str) -> dict[str, Any]:
+    return {"StartAt": start, "States": states}
 
 
 def _selector_root(selector: Any) -> str | None:
@@ -652,9 +714,9 @@ def _node_parameter(node: Node) -> dict[str, Any]:
     return parameter
 
 
-def _state_name(node_id: str, prefix: str = "") -> str:
-    # State names are limited to 80 characters; long ids keep a unique readable head.
-    name = prefix + node_id
+def _state_name(text: str, prefix: str = "", suffix: str = "") -> str:
+    # State names are limited to 80 characters; long ones keep a unique readable head.
+    name = prefix + text + suffix
     if len(name) <= 80:
         return name
     return f"{name[:60]}~{hashlib.sha256(name.encode()).hexdigest()[:16]}"

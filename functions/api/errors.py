@@ -1,4 +1,7 @@
-"""Domain errors and request validation errors as HTTP answers: `{code, message, status}`."""
+"""Domain errors and request validation errors as HTTP answers: `{code, message, status}`.
+
+One mapping for both transports: the api function's resolver and the stream function.
+"""
 
 from __future__ import annotations
 
@@ -7,48 +10,68 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from functions.core.errors import Conflict, Forbidden, InvalidWorkflow, NotFound
+from functions.core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidWorkflow,
+    NotFound,
+    Refused,
+)
+
+# The status of each refusal code the service API documents; any other code answers 400.
+REFUSAL_STATUS = {
+    "file_too_large": 413,
+    "unsupported_file_type": 415,
+}
+
+
+def error_body(status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"code": code, "message": message, "status": status, **extra}
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> Response[Any]:
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body={"code": code, "message": message, "status": status, **extra},
+        body=error_body(status, code, message, **extra),
     )
 
 
-def describe_validation_errors(errors: list[Any]) -> str:
+def describe_validation_errors(errors: list[Any], prefix: str = "") -> str:
     """`body.nodes.0.id: Field required`; the location names the field at fault."""
     parts = []
     for error in errors:
-        location = ".".join(str(p) for p in error.get("loc", ()))
+        location = ".".join(str(p) for p in (prefix, *error.get("loc", ())) if p != "")
         parts.append(f"{location}: {error.get('msg', 'invalid')}")
     return "; ".join(parts) or "invalid request"
 
 
+def answer_for(exc: DomainError) -> dict[str, Any]:
+    """The error body (with its status) a domain error answers with."""
+    if isinstance(exc, Refused):
+        return error_body(REFUSAL_STATUS.get(exc.code, 400), exc.code, str(exc))
+    if isinstance(exc, InvalidWorkflow):
+        problems = [{"where": p.where, "reason": p.reason} for p in exc.problems]
+        return error_body(400, "invalid_workflow", str(exc), problems=problems)
+    if isinstance(exc, NotFound):
+        return error_body(404, "not_found", str(exc))
+    if isinstance(exc, Forbidden):
+        return error_body(403, "forbidden", str(exc))
+    if isinstance(exc, Conflict):
+        return error_body(409, "conflict", str(exc))
+    return error_body(400, "invalid_param", str(exc))
+
+
 def register(app: APIGatewayRestResolver) -> None:
-    @app.exception_handler(RequestValidationError)
+    # Powertools' decorator is unannotated; the handlers keep their own signatures.
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid_request(exc: RequestValidationError) -> Response[Any]:
         return error_response(400, "invalid_param", describe_validation_errors(list(exc.errors())))
 
-    @app.exception_handler(InvalidWorkflow)
-    def _invalid_workflow(exc: InvalidWorkflow) -> Response[Any]:
-        return error_response(
-            400,
-            "invalid_workflow",
-            str(exc),
-            problems=[{"where": p.where, "reason": p.reason} for p in exc.problems],
+    @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
+    def _domain_error(exc: DomainError) -> Response[Any]:
+        body = answer_for(exc)
+        return Response(
+            status_code=body["status"], content_type=content_types.APPLICATION_JSON, body=body
         )
-
-    @app.exception_handler(NotFound)
-    def _not_found(exc: NotFound) -> Response[Any]:
-        return error_response(404, "not_found", str(exc))
-
-    @app.exception_handler(Forbidden)
-    def _forbidden(exc: Forbidden) -> Response[Any]:
-        return error_response(403, "forbidden", str(exc))
-
-    @app.exception_handler(Conflict)
-    def _conflict(exc: Conflict) -> Response[Any]:
-        return error_response(409, "conflict", str(exc))

@@ -9,16 +9,21 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 
 from functions.api import errors
-from functions.api.routes import keys, workflows_v1
+from functions.api.routes import keys, service, workflows_v1
 
 logger = Logger(service="stepcanvas-api")
 
 app = APIGatewayRestResolver(enable_validation=True)
 errors.register(app)
+# Order matters: the service API's static segments (/v1/workflows/run, /logs, /tasks)
+# and its shared POST /v1/workflows/{id}/run come before the v1 routes' {id}.
+app.include_router(service.router)
 app.include_router(keys.router)
 app.include_router(workflows_v1.router)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
+)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.core.model.run import EventType, Run, RunStatus, StepEvent, StepStatus
 from functions.core import payloads
+from functions.core.model.run import EventType, Run, RunStatus, StepEvent, StepStatus
 
 _RUN_STATUS = {
     RunStatus.PENDING: "pending",
@@ -35,6 +35,10 @@ def workflow(record: dict[str, Any]) -> dict[str, Any]:
         "nodes": record["document"].get("nodes", []),
         "edges": record["document"].get("edges", []),
     }
+
+
+def run_started(record: Run) -> dict[str, Any]:
+    return {"runId": record.id, "status": "pending", "message": "工作流已加入执行队列"}
 
 
 def run(record: Run, events: list[StepEvent]) -> dict[str, Any]:

@@ -29,13 +29,18 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     if principal is None:
         # The exact message API Gateway turns into a 401.
         raise PermissionError("Unauthorized")
+    # methodArn: arn:aws:execute-api:<region>:<account>:<api>/<stage>/<METHOD>/<path>
     api_arn = "/".join(event["methodArn"].split("/")[:2])
+    if principal.kind is keys.KeyKind.APP:
+        resources = [f"{api_arn}/{method}{path}" for method, path in keys.APP_KEY_ROUTES]
+    else:
+        resources = [f"{api_arn}/*"]
     return {
         "principalId": principal.key_id,
         "policyDocument": {
             "Version": "2012-10-17",
             "Statement": [
-                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{api_arn}/*"}
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": resources}
             ],
         },
         # Authorizer context values must be strings, numbers or booleans.
@@ -43,5 +48,8 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
             "keyId": principal.key_id,
             "tenantId": principal.tenant_id,
             "scopes": ",".join(sorted(principal.scopes)),
+            # Which face the key opens: an app key reaches only its workflow's service API.
+            "kind": principal.kind.value,
+            "workflowId": principal.workflow_id or "",
         },
     }

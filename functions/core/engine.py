@@ -71,6 +71,12 @@ def stop(execution_arn: str, cause: str) -> None:
     _client().stop_execution(executionArn=execution_arn, error="Stopped", cause=cause)
 
 
-def status(execution_arn: str) -> str:
-    answer: str = _client().describe_execution(executionArn=execution_arn)["status"]
+def status(execution_arn: str) -> str | None:
+    """RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED; None if it was never started."""
+    try:
+        answer: str = _client().describe_execution(executionArn=execution_arn)["status"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ExecutionDoesNotExist":
+            return None
+        raise
     return answer

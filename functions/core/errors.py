@@ -49,3 +49,12 @@ class NodeError(Exception):
     def __init__(self, message: str, error_type: str = "NodeError") -> None:
         super().__init__(message)
         self.error_type = error_type
+
+
+class Refused(DomainError):
+    """A request the core turns down for a reason with a stable code (`invalid_param`,
+    `app_unavailable`, `file_too_large`, …); each face chooses the HTTP status."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

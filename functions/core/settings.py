@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from functools import lru_cache
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -21,6 +22,12 @@ class Settings(BaseModel):
     # Which model provider `ai-generate`/`llm` nodes use: local | bedrock | openai.
     llm_provider: str = Field(default="local", alias="LLM_PROVIDER")
     llm_model: str = Field(default="", alias="LLM_MODEL")
+    # Dify documents name models of Dify's providers: "provider/model" or "model" -> the
+    # model id to use with LLM_PROVIDER (see functions/nodes/llm/models.py).
+    dify_model_map: dict[str, str] = Field(default_factory=dict, alias="DIFY_MODEL_MAP")
+    # Canned replies of the local provider: prompt substring -> reply (or
+    # {"text", "error", "delay_ms"}); see LocalProvider.
+    local_llm_replies: dict[str, Any] = Field(default_factory=dict, alias="LOCAL_LLM_REPLIES")
     openai_base_url: str = Field(default="https://api.openai.com/v1", alias="OPENAI_BASE_URL")
     # Name of the SSM SecureString / secret that holds the OpenAI-compatible key.
     openai_api_key_parameter: str = Field(default="", alias="OPENAI_API_KEY_PARAMETER")
@@ -32,10 +39,23 @@ class Settings(BaseModel):
     max_nodes: int = Field(default=500, alias="MAX_NODES")
     max_edges: int = Field(default=2000, alias="MAX_EDGES")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # Service API (Dify face). Blocking runs answer "running" after this many seconds:
+    # below API Gateway's 29 s integration timeout, so no client ever sees a 504.
+    service_blocking_seconds: float = Field(default=25, gt=0, alias="SERVICE_BLOCKING_SECONDS")
+    # A stream ends (with an `error` event; the run goes on) before the stream function's
+    # 15-minute Lambda limit would cut it.
+    service_stream_seconds: float = Field(default=840, gt=0, alias="SERVICE_STREAM_SECONDS")
+    # Polling the run and its event log: from the minimum, backing off to the maximum
+    # while nothing happens, so short runs answer fast and long ones read little.
+    service_poll_min_seconds: float = Field(default=0.02, gt=0, alias="SERVICE_POLL_MIN_SECONDS")
+    service_poll_max_seconds: float = Field(default=0.1, gt=0, alias="SERVICE_POLL_MAX_SECONDS")
+    service_ping_seconds: float = Field(default=10, gt=0, alias="SERVICE_PING_SECONDS")
+    # /v1/files/upload refuses bigger files (Dify's default document limit).
+    upload_max_bytes: int = Field(default=15 * 1024 * 1024, gt=0, alias="UPLOAD_MAX_BYTES")
 
     model_config = {"populate_by_name": True}
 
-    @field_validator("node_function_arns", mode="before")
+    @field_validator("node_function_arns", "dify_model_map", "local_llm_replies", mode="before")
     @classmethod
     def _json_map(cls, value: object) -> object:
         return json.loads(value) if isinstance(value, str) and value else value or {}

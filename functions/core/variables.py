@@ -6,6 +6,7 @@ from typing import Any
 
 from functions.core import payloads
 from functions.core.expressions.templates import Selector, dig
+from functions.core.model.workflow import state_key
 
 
 class VariablePool:
@@ -28,7 +29,8 @@ class VariablePool:
     def outputs(self, node_id: str) -> dict[str, Any] | None:
         """The node's outputs, or None when it has not run (skipped branch)."""
         if node_id not in self._unpacked:
-            self._unpacked[node_id] = payloads.unpack(self._states.get(node_id))
+            # The state holds outputs under the node's state key (see state_key).
+            self._unpacked[node_id] = payloads.unpack(self._states.get(state_key(node_id)))
         return self._unpacked[node_id]
 
     def lookup(self, selector: Selector) -> Any:

@@ -11,13 +11,24 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from functions.core.model.workflow import NodeType
+from functions.nodes.answer.entities import AnswerConfig
+from functions.nodes.assigner.entities import AssignerConfig
+from functions.nodes.code.entities import CodeConfig
 from functions.nodes.email_send.entities import EmailSendConfig
+from functions.nodes.end.entities import EndConfig
 from functions.nodes.entities import NodeConfig
 from functions.nodes.http_request.entities import HttpRequestConfig
 from functions.nodes.if_else.entities import IfElseConfig
 from functions.nodes.iteration.entities import IterationConfig
+from functions.nodes.list_operator.entities import ListOperatorConfig
 from functions.nodes.llm.entities import LlmConfig
+from functions.nodes.loop.entities import LoopConfig
+from functions.nodes.parameter_extractor.entities import ParameterExtractorConfig
+from functions.nodes.question_classifier.entities import QuestionClassifierConfig
+from functions.nodes.start.entities import StartConfig
+from functions.nodes.template_transform.entities import TemplateTransformConfig
 from functions.nodes.tool.entities import ToolConfig
+from functions.nodes.variable_aggregator.entities import VariableAggregatorConfig
 
 
 class Capability(StrEnum):
@@ -38,6 +49,7 @@ class NodeSpec:
     capabilities: frozenset[Capability] = frozenset()
     # Seconds; the Lambda's own limit. Task TimeoutSeconds may be lower per node.
     timeout: int = 60
+    memory: int = 512
 
     @property
     def handler(self) -> str:
@@ -68,6 +80,31 @@ NODES: dict[NodeType, NodeSpec] = {
         NodeSpec(NodeType.IF_ELSE, "if_else", IfElseConfig),
         NodeSpec(
             NodeType.EMAIL_SEND, "email_send", EmailSendConfig, frozenset({Capability.SEND_EMAIL})
+        ),
+        NodeSpec(NodeType.START, "start", StartConfig),
+        NodeSpec(NodeType.END, "end", EndConfig),
+        NodeSpec(NodeType.ANSWER, "answer", AnswerConfig),
+        NodeSpec(NodeType.TEMPLATE_TRANSFORM, "template_transform", TemplateTransformConfig),
+        NodeSpec(NodeType.VARIABLE_AGGREGATOR, "variable_aggregator", VariableAggregatorConfig),
+        NodeSpec(NodeType.ITERATION, "iteration", IterationConfig),
+        NodeSpec(NodeType.LOOP, "loop", LoopConfig),
+        # The user's code runs in a child process capped at 256 MB: keep headroom above it.
+        NodeSpec(NodeType.CODE, "code", CodeConfig, timeout=60, memory=1024),
+        NodeSpec(NodeType.LIST_OPERATOR, "list_operator", ListOperatorConfig),
+        NodeSpec(NodeType.ASSIGNER, "assigner", AssignerConfig),
+        NodeSpec(
+            NodeType.PARAMETER_EXTRACTOR,
+            "parameter_extractor",
+            ParameterExtractorConfig,
+            frozenset({Capability.INVOKE_MODEL, Capability.READ_MODEL_SECRETS}),
+            timeout=300,
+        ),
+        NodeSpec(
+            NodeType.QUESTION_CLASSIFIER,
+            "question_classifier",
+            QuestionClassifierConfig,
+            frozenset({Capability.INVOKE_MODEL, Capability.READ_MODEL_SECRETS}),
+            timeout=300,
         ),
     )
 }

@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict
 from functions.core.expressions.templates import Selector, references, render, single_reference
 from functions.core.variables import VariablePool
 
+# Keys under which a Dify node config names a variable directly: `["node_id", "var"]`.
+SELECTOR_KEYS = frozenset({"value_selector", "variable_selector"})
+
 
 class NodeConfig(BaseModel):
     """A node's static configuration, embedded in its task when the workflow is compiled."""
@@ -18,12 +21,34 @@ class NodeConfig(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     def references(self) -> list[Selector]:
-        """Selectors this config reads; validation checks each names an upstream node."""
-        return [sel for text in _strings(self.model_dump()) for sel in references(text)]
+        """Selectors this config reads; validation checks each names an upstream node.
+
+        Templates in any string, and Dify's `value_selector`/`variable_selector` lists.
+        """
+        dumped = self.model_dump()
+        found = [sel for text in _strings(dumped) for sel in references(text, dify=self.is_dify)]
+        return found + list(_selectors(dumped))
 
     def handles(self) -> set[str] | None:
         """The outgoing handles a branching node can choose (None: not branching)."""
         return None
+
+    @property
+    def is_dify(self) -> bool:
+        """Whether this config is in Dify's shape, whose text holds only `{{#a.b#}}`
+        references (a `{{ a.b }}` there is literal text, as in Dify)."""
+        return False
+
+
+def as_selector(value: Any) -> Selector | None:
+    """A Dify selector (`["node_id", "var", ...]`) as a tuple, or None if `value` is none."""
+    if (
+        isinstance(value, list | tuple)
+        and len(value) >= 2
+        and all(isinstance(v, str) for v in value)
+    ):
+        return tuple(value)
+    return None
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -35,6 +60,19 @@ def _strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from _strings(item)
+
+
+def _selectors(value: Any) -> Iterator[Selector]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            selector = as_selector(item) if key in SELECTOR_KEYS else None
+            if selector is not None:
+                yield selector
+            else:
+                yield from _selectors(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _selectors(item)
 
 
 @dataclass
@@ -56,17 +94,17 @@ class NodeContext:
     pool: VariablePool
     extras: dict[str, Any] = field(default_factory=dict)
 
-    def render(self, template: str) -> str:
-        return render(template, self.pool.lookup)
+    def render(self, template: str, *, dify: bool = False) -> str:
+        return render(template, self.pool.lookup, dify=dify)
 
-    def resolve(self, value: Any) -> Any:
+    def resolve(self, value: Any, *, dify: bool = False) -> Any:
         """Render every string inside `value`; a string that is exactly one reference keeps
         the referenced value's own type (so `{{fetch.result}}` can pass an object on)."""
         if isinstance(value, str):
-            selector = single_reference(value)
-            return self.pool.lookup(selector) if selector else self.render(value)
+            selector = single_reference(value, dify=dify)
+            return self.pool.lookup(selector) if selector else self.render(value, dify=dify)
         if isinstance(value, dict):
-            return {k: self.resolve(v) for k, v in value.items()}
+            return {k: self.resolve(v, dify=dify) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [self.resolve(v, dify=dify) for v in value]
         return value

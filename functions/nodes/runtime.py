@@ -36,6 +36,8 @@ class TaskNode(BaseModel):
     title: str = ""
     config: str  # JSON text, so no key of the user's config is read as an ASL path
     inlineLimit: int | None = None
+    # Set when an error strategy handles this node's failure (see the compiler).
+    errorStrategy: str | None = None
 
 
 class RunRef(BaseModel):
@@ -128,9 +130,10 @@ def fail(task: TaskInput, step: Step, exc: Exception) -> NodeFailed:
         started_at=step.startedAt,
         elapsed_ms=step.elapsed_ms(),
         error=message,
+        handled=task.node.errorStrategy is not None or None,
     )
     logger.warning("node failed", extra={"error": message})
-    return NodeFailed(f"node '{task.node.id}' failed: {message}", _error_type(exc))
+    return NodeFailed(message, _error_type(exc))
 
 
 class NodeFailed(Exception):

@@ -1,4 +1,5 @@
-"""API keys, for admins: /v1/keys. A new key is shown once, in the create answer."""
+"""API keys. Account keys, for admins: /v1/keys. App keys (the service API of one
+workflow), for writers: /v1/workflows/{id}/keys. A new key is shown once, when created."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from pydantic import BaseModel, Field
 
 from functions.api.context import require
 from functions.core.ids import new_id
-from functions.core.services import keys
+from functions.core.services import keys, workflows
 from functions.core.services.keys import Scope
 
-router = Router()
+router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 
 
 class KeyBody(BaseModel):
@@ -40,4 +41,33 @@ def list_keys() -> dict[str, Any]:
 def delete_key(key_id: str) -> dict[str, Any]:
     caller = require(router, Scope.ADMIN)
     keys.revoke(caller.tenant_id, key_id)
+    return {"success": True}
+
+
+class AppKeyBody(BaseModel):
+    name: str = Field(default="app key", min_length=1, max_length=100)
+
+
+@router.post("/v1/workflows/<workflow_id>/keys")
+def create_app_key(workflow_id: str, body: AppKeyBody | None = None) -> tuple[dict[str, Any], int]:
+    """An app key for the workflow's service API (Dify's app API key), shown once."""
+    caller = require(router, Scope.WRITE)
+    workflows.get(caller.tenant_id, workflow_id)
+    plaintext, record = keys.create_app_key(
+        caller.tenant_id, workflow_id, (body or AppKeyBody()).name
+    )
+    return {**record, "key": plaintext}, 201
+
+
+@router.get("/v1/workflows/<workflow_id>/keys")
+def list_app_keys(workflow_id: str) -> dict[str, Any]:
+    caller = require(router, Scope.READ)
+    workflows.get(caller.tenant_id, workflow_id)
+    return {"keys": keys.list_app_keys(caller.tenant_id, workflow_id)}
+
+
+@router.delete("/v1/workflows/<workflow_id>/keys/<key_id>")
+def delete_app_key(workflow_id: str, key_id: str) -> dict[str, Any]:
+    caller = require(router, Scope.WRITE)
+    keys.revoke(caller.tenant_id, key_id, workflow_id=workflow_id)
     return {"success": True}

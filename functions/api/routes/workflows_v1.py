@@ -1,4 +1,8 @@
-"""The v1 management face: /v1/workflows and their runs."""
+"""The v1 management face: /v1/workflows and their runs.
+
+POST /v1/workflows/{id}/run is shared with the service API and lives in routes/service.py
+(see functions/api/run_requests.py): the credential chooses the face.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,36 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from functions.api import v1_views
 from functions.api.context import require
-from functions.core.model import v1_format
+from functions.core.model import dify_format, v1_format
 from functions.core.model.v1_format import V1WorkflowBody, V1WorkflowPatch
-from functions.core.services import runs, workflows
+from functions.core.services import apps, runs, workflows
 from functions.core.services.keys import Scope
 
-router = Router()
-
-
-class RunBody(BaseModel):
-    data: Any = None
+router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 
 
 @router.post("/v1/workflows")
 def create_workflow(body: V1WorkflowBody) -> tuple[dict[str, Any], int]:
     caller = require(router, Scope.WRITE)
     return v1_views.workflow(workflows.create(caller.tenant_id, v1_format.to_draft(body))), 201
+
+
+class ImportBody(BaseModel):
+    """A Dify DSL export (YAML) or draft (JSON); Dify's console names the field so."""
+
+    yaml_content: str = Field(min_length=1)
+
+
+@router.post("/v1/workflows/import")
+def import_workflow(body: ImportBody) -> tuple[dict[str, Any], int]:
+    """A new workflow from a Dify document; its service API runs it (see app keys)."""
+    caller = require(router, Scope.WRITE)
+    record = workflows.create(caller.tenant_id, dify_format.import_document(body.yaml_content))
+    return {**v1_views.workflow_summary(record), "versionId": apps.version_id(record)}, 201
 
 
 @router.get("/v1/workflows")
@@ -58,17 +72,8 @@ def delete_workflow(workflow_id: str) -> dict[str, Any]:
     return {"success": True}
 
 
-@router.post("/v1/workflows/<workflow_id>/run")
-def run_workflow(workflow_id: str, body: RunBody | None = None) -> tuple[dict[str, Any], int]:
-    caller = require(router, Scope.WRITE)
-    run = runs.start(caller.tenant_id, workflow_id, (body or RunBody()).data)
-    return {"runId": run.id, "status": "pending", "message": "工作流已加入执行队列"}, 200
-
-
 @router.get("/v1/workflows/<workflow_id>/runs")
-def list_runs(
-    workflow_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 20
-) -> dict[str, Any]:
+def list_runs(workflow_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
     caller = require(router, Scope.READ)
     found = runs.list_for_workflow(caller.tenant_id, workflow_id, limit)
     return {"runs": [v1_views.run(r, runs.node_events(r.id)) for r in found]}

@@ -33,6 +33,12 @@ def put_json(key: str, value: Any) -> str:
     return f"{SCHEME}{bucket}/{key}"
 
 
+def put_bytes(key: str, data: bytes, content_type: str) -> str:
+    bucket = get_settings().bucket_name
+    _client().put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+    return f"{SCHEME}{bucket}/{key}"
+
+
 def get_json(uri: str) -> Any:
     return json.loads(read(uri))
 

@@ -7,9 +7,15 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from functions.core.data import blobs
 from functions.core.data.schema import GSI1, GSI2, META
 from functions.core.data.table import dump, load, query_all, table
 from functions.core.model.run import Run, RunStatus, StepEvent
+
+
+# An item holds 400 KB; an event larger than this (a node's big inputs) is stored in S3
+# whole and its item keeps the address.
+EVENT_INLINE_LIMIT = 300 * 1024
 
 
 def _status_keys(run: Run) -> dict[str, str]:
@@ -35,7 +41,10 @@ def put(run: Run) -> None:
 
 
 def get(run_id: str) -> Run | None:
-    item = table().get_item(Key={"PK": f"RUN#{run_id}", "SK": META}).get("Item")
+    # Consistent: callers poll this to see a run finish, right after another writer's update.
+    item = (
+        table().get_item(Key={"PK": f"RUN#{run_id}", "SK": META}, ConsistentRead=True).get("Item")
+    )
     return _run(item) if item else None
 
 
@@ -56,6 +65,33 @@ def list_for_workflow(
         IndexName=index, KeyConditionExpression=condition, ScanIndexForward=False, Limit=limit
     )
     return [_run(item) for item in items[:limit]]
+
+
+def count_for_workflow(
+    workflow_id: str, *, status: RunStatus | None = None, until: Run | None = None
+) -> int:
+    """How many runs the workflow has (with `status`; created no later than `until`)."""
+    if status is None:
+        index, pk, sk = GSI1, "GSI1PK", "GSI1SK"
+        partition = f"WF#{workflow_id}#RUNS"
+    else:
+        index, pk, sk = GSI2, "GSI2PK", "GSI2SK"
+        partition = f"WF#{workflow_id}#RUNS#{status.value}"
+    condition = Key(pk).eq(partition)
+    if until is not None:
+        condition &= Key(sk).lte(f"{until.created_at}#{until.id}")
+    kwargs: dict[str, Any] = {
+        "IndexName": index,
+        "KeyConditionExpression": condition,
+        "Select": "COUNT",
+    }
+    total = 0
+    while True:
+        page = table().query(**kwargs)
+        total += int(page["Count"])
+        if "LastEvaluatedKey" not in page:
+            return total
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def transition(run: Run, allowed_from: set[RunStatus]) -> bool:
@@ -95,13 +131,14 @@ def append_event(run_id: str, event: StepEvent) -> StepEvent:
         ReturnValues="UPDATED_NEW",
     )
     numbered = event.model_copy(update={"seq": int(counter["Attributes"]["seq"])})
-    table().put_item(
-        Item={
-            "PK": f"RUN#{run_id}",
-            "SK": f"EV#{numbered.seq:010d}",
-            "body": dump(numbered.model_dump(mode="json", exclude_none=True)),
-        }
-    )
+    body = numbered.model_dump(mode="json", exclude_none=True)
+    item: dict[str, Any] = {"PK": f"RUN#{run_id}", "SK": f"EV#{numbered.seq:010d}"}
+    text = dump(body)
+    if len(text.encode()) > EVENT_INLINE_LIMIT:
+        item["bodyRef"] = blobs.put_json(f"runs/{run_id}/events/{numbered.seq:010d}.json", body)
+    else:
+        item["body"] = text
+    table().put_item(Item=item)
     return numbered
 
 
@@ -109,8 +146,13 @@ def events(run_id: str, after_seq: int = 0) -> list[StepEvent]:
     items = query_all(
         KeyConditionExpression=Key("PK").eq(f"RUN#{run_id}")
         & Key("SK").between(f"EV#{after_seq + 1:010d}", "EV#9999999999"),
+        # Consistent: a stream tails this log and must not miss what was just written.
+        ConsistentRead=True,
     )
-    return [StepEvent.model_validate(load(item["body"])) for item in items]
+    return [
+        StepEvent.model_validate(load(item["body"]) if "body" in item else blobs.get_json(item["bodyRef"]))
+        for item in items
+    ]
 
 
 def delete(run_id: str) -> None:

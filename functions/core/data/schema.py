@@ -8,6 +8,7 @@ its sort key) and status filters through GSI2.
                                               GSI2: WF#<wf>#RUNS#<status> / <createdAt>#<id>
     step event PK=RUN#<id>       SK=EV#<seq>
     api key    PK=KEY#<sha256>   SK=META      GSI1: TENANT#<t>#KEYS / <createdAt>#<keyId>
+    file       PK=FILE#<id>      SK=META      (an upload; the bytes live in S3)
 """
 
 from __future__ import annotations

@@ -161,7 +161,8 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     while position < len(stripped):
         match = _TOKEN.match(stripped, position)
         if not match or match.end() == position:
-            raise ExpressionError(f"unexpected character at position {position} in {text!r}")
+            offending = len(stripped) - len(stripped[position:].lstrip())
+            raise ExpressionError(f"unexpected character at position {offending} in {text!r}")
         kind = match.lastgroup or ""
         tokens.append((kind, match.group(kind)))
         position = match.end()

@@ -37,6 +37,12 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 def topological_order(adj: Adjacency) -> list[str] | None:
     """Kahn's algorithm, stable in declaration order; None when the graph has a cycle."""
+    order = _kahn(adj)
+    return order if len(order) == len(adj.node_ids) else None
+
+
+def _kahn(adj: Adjacency) -> list[str]:
+    """The nodes Kahn's algorithm can order (all of them unless there is a cycle)."""
     position = {node_id: i for i, node_id in enumerate(adj.node_ids)}
     indegree = {n: len(adj.predecessors(n)) for n in adj.node_ids}
     ready = deque(sorted((n for n, d in indegree.items() if d == 0), key=position.__getitem__))
@@ -48,17 +54,24 @@ def topological_order(adj: Adjacency) -> list[str] | None:
             indegree[succ] -= 1
             if indegree[succ] == 0:
                 ready.append(succ)
-    return order if len(order) == len(adj.node_ids) else None
+    return order
 
 
 def nodes_on_cycles(adj: Adjacency) -> list[str]:
-    """Nodes that Kahn's algorithm cannot order: those on or behind a cycle."""
-    order = topological_order(adj) or []
-    remaining = set(adj.node_ids) - set(order)
-    # Trim nodes that are merely downstream of a cycle: keep those that reach themselves.
-    return [
-        n for n in adj.node_ids if n in remaining and n in reachable_from(adj, adj.successors(n))
-    ]
+    """Nodes on a cycle or between two cycles, in linear time: what remains after peeling
+    off, from both ends, every node that a topological order can place."""
+    remaining = set(adj.node_ids) - set(_kahn(adj))
+    outdegree = {n: sum(1 for s in adj.successors(n) if s in remaining) for n in remaining}
+    sinks = [n for n, d in outdegree.items() if d == 0]
+    while sinks:
+        node_id = sinks.pop()
+        remaining.discard(node_id)
+        for pred in adj.predecessors(node_id):
+            if pred in remaining:
+                outdegree[pred] -= 1
+                if outdegree[pred] == 0:
+                    sinks.append(pred)
+    return [n for n in adj.node_ids if n in remaining]
 
 
 def reachable_from(adj: Adjacency, starts: Iterable[str]) -> set[str]:
@@ -86,7 +99,9 @@ def ancestors(adj: Adjacency, node_id: str) -> set[str]:
 VIRTUAL_EXIT = "\x00exit"
 
 
-def immediate_dominators(order: list[str], preds: dict[str, list[str]], root: str) -> dict[str, str]:
+def immediate_dominators(
+    order: list[str], preds: dict[str, list[str]], root: str
+) -> dict[str, str]:
     """Immediate dominators in a DAG whose `order` is topological and starts at `root`
     (Cooper, Harvey & Kennedy's intersection walk; one pass suffices without cycles)."""
     index = {node: i for i, node in enumerate(order)}

@@ -70,3 +70,5 @@ class StepEvent(BaseModel):
     started_at: str | None = None
     elapsed_ms: int | None = None
     tokens: int | None = None
+    # A failure the node's error strategy turns into an outcome; it cannot fail the run.
+    handled: bool | None = None

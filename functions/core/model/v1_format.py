@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.core.errors import InvalidWorkflow, Problem
+from functions.core.errors import Problem
 from functions.core.model.workflow import V1_NODE_TYPES, Draft, Edge, Graph, Node, Trigger
 
 
@@ -53,31 +53,40 @@ class V1WorkflowPatch(BaseModel):
     enabled: bool | None = None
 
 
-def to_graph(nodes: list[V1Node], edges: list[V1Edge]) -> tuple[Graph, str | None]:
-    """The internal graph and its entry node (the first node declared)."""
+def to_graph(nodes: list[V1Node], edges: list[V1Edge]) -> tuple[Graph, str | None, list[Problem]]:
+    """The internal graph, its entry node (the first node declared) and the problems met.
+
+    A node of an unknown type is reported and left out with its edges, so that validation
+    still reports every other problem of the document in the same answer.
+    """
+    unknown = {node.id for node in nodes if node.type not in V1_NODE_TYPES}
     problems = [
         Problem(
             f"node '{node.id}'",
             f"unknown type '{node.type}'; expected one of {', '.join(V1_NODE_TYPES)}",
         )
         for node in nodes
-        if node.type not in V1_NODE_TYPES
+        if node.id in unknown
     ]
-    if problems:
-        raise InvalidWorkflow(problems)
     graph = Graph(
         nodes=[
             Node(id=n.id, type=V1_NODE_TYPES[n.type], title=n.name or n.id, config=n.config)
             for n in nodes
+            if n.id not in unknown
         ],
-        edges=[Edge(source=e.source, target=e.target, source_handle=e.condition) for e in edges],
+        edges=[
+            Edge(source=e.source, target=e.target, source_handle=e.condition)
+            for e in edges
+            if e.source not in unknown and e.target not in unknown
+        ],
     )
-    return graph, nodes[0].id if nodes else None
+    return graph, nodes[0].id if nodes else None, problems
 
 
 def to_draft(body: V1WorkflowBody) -> Draft:
-    graph, entry = to_graph(body.nodes, body.edges)
+    graph, entry, problems = to_graph(body.nodes, body.edges)
     return Draft(
+        problems=problems,
         name=body.name,
         description=body.description,
         trigger=body.trigger,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -30,13 +31,19 @@ def validate_graph(
     max_nodes: int,
     max_edges: int,
     handles: Callable[[Node], set[str] | None],
+    known: list[Problem] | None = None,
 ) -> None:
     """Raise InvalidWorkflow listing every problem; return quietly when the graph is sound.
 
     `handles(node)` gives the outgoing handles a branching node may use (None: any).
     """
-    problems: list[Problem] = []
-    problems += _limits(graph, max_nodes, max_edges)
+    problems = list(_limits(graph, max_nodes, max_edges))
+    if problems:
+        problems = [*(known or []), *problems]
+        # Over the limits, the other checks would only cost time on a refused document.
+        raise InvalidWorkflow(problems)
+    problems += known or []
+    problems += _ids(graph)
     problems += _duplicates(graph)
     ids = {n.id for n in graph.nodes}
     problems += _edges(graph, ids, handles)
@@ -70,6 +77,18 @@ def _limits(graph: Graph, max_nodes: int, max_edges: int) -> Iterable[Problem]:
         yield Problem("nodes", f"{len(graph.nodes)} nodes exceed the limit of {max_nodes}")
     if len(graph.edges) > max_edges:
         yield Problem("edges", f"{len(graph.edges)} edges exceed the limit of {max_edges}")
+
+
+_NODE_ID = re.compile(r"[\w-]{1,128}")
+
+
+def _ids(graph: Graph) -> Iterable[Problem]:
+    for node in graph.nodes:
+        if not _NODE_ID.fullmatch(node.id):
+            yield Problem(
+                f"node '{node.id}'",
+                "id must be 1-128 letters, digits, '_' or '-' (no spaces or punctuation)",
+            )
 
 
 def _duplicates(graph: Graph) -> Iterable[Problem]:
@@ -116,7 +135,9 @@ def _containers(graph: Graph) -> Iterable[Problem]:
             continue
         parent = by_id.get(node.parent)
         if parent is None or parent.type not in CONTAINER_TYPES:
-            yield Problem(f"node '{node.id}'", f"its parent '{node.parent}' is not an iteration or loop")
+            yield Problem(
+                f"node '{node.id}'", f"its parent '{node.parent}' is not an iteration or loop"
+            )
     for container in graph.nodes:
         if container.type in CONTAINER_TYPES:
             starts = [
@@ -124,7 +145,8 @@ def _containers(graph: Graph) -> Iterable[Problem]:
             ]
             if len(starts) != 1:
                 yield Problem(
-                    f"node '{container.id}'", f"its body needs exactly one start node, not {len(starts)}"
+                    f"node '{container.id}'",
+                    f"its body needs exactly one start node, not {len(starts)}",
                 )
     for edge in graph.edges:
         source, target = by_id.get(edge.source), by_id.get(edge.target)

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from functions.core.errors import Problem
+
 
 class NodeType(StrEnum):
     """Canonical node kinds (Dify's names). Outside formats map their names onto these."""
@@ -121,11 +123,12 @@ def state_key(node_id: str) -> str:
     """The key under `$.vars` that holds a node's outputs in the execution state.
 
     JSONPath reference paths accept only plain member names, and node ids (Dify uses
-    timestamps, users use anything) need not be one, so other ids are hex-encoded.
+    timestamps, users use anything) need not be one, so other ids are hex-encoded behind
+    a leading underscore, which no id used as it is starts with: keys never collide.
     """
-    if node_id.isascii() and node_id.replace("_", "a").isalnum() and not node_id[0].isdigit():
+    if node_id.isascii() and node_id.replace("_", "a").isalnum() and node_id[0].isalpha():
         return node_id
-    return "n" + node_id.encode().hex()
+    return "_" + node_id.encode().hex()
 
 
 @dataclass
@@ -140,3 +143,5 @@ class Draft:
     enabled: bool = True
     source: str = "api"
     document: dict[str, Any] = field(default_factory=dict)
+    # Problems the importer already found; validation reports them with its own.
+    problems: list[Problem] = field(default_factory=list)

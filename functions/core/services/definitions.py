@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from functions.core.errors import InvalidWorkflow, Problem
 from functions.core.expressions.templates import Selector
 from functions.core.model.validation import validate_graph
-from functions.core.model.workflow import Graph, Node
+from functions.core.model.workflow import BODY_START_TYPES, Graph, Node
 from functions.core.settings import get_settings
 from functions.nodes.catalog import NODES
 from statemachines.compiler import Targets, compile_workflow
@@ -19,10 +19,15 @@ from statemachines.compiler import Targets, compile_workflow
 MAX_DEFINITION_BYTES = 1024 * 1024
 
 
-def build_definition(graph: Graph, entry: str | None) -> dict[str, Any]:
+def build_definition(
+    graph: Graph, entry: str | None, known: list[Problem] | None = None
+) -> dict[str, Any]:
+    """Validate (adding `known`, what the importer found) and compile, or raise with
+    every problem at once."""
     settings = get_settings()
     validate_graph(
         graph,
+        known=known,
         entry=entry,
         check_config=_check_config,
         max_nodes=settings.max_nodes,
@@ -52,18 +57,28 @@ def build_definition(graph: Graph, entry: str | None) -> dict[str, Any]:
 
 
 def _check_config(node: Node) -> tuple[list[str], list[Selector]]:
+    if node.type in BODY_START_TYPES:
+        return [], []  # a marker where a body starts: no config, no task
+    spec = NODES.get(node.type)
+    if spec is None:
+        return [f"node type '{node.type.value}' is not supported yet"], []
     try:
-        config = NODES[node.type].config.model_validate(node.config)
+        config = spec.config.model_validate(node.config)
     except ValidationError as exc:
-        return [
-            f"config.{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-            for error in exc.errors()
-        ], []
+        return [_config_error(error["loc"], error["msg"]) for error in exc.errors()], []
     return [], config.references()
 
 
+def _config_error(location: tuple[int | str, ...], message: str) -> str:
+    path = ".".join(str(part) for part in ("config", *location))
+    return f"{path}: {message}"
+
+
 def _handles(node: Node) -> set[str] | None:
+    spec = NODES.get(node.type)
+    if spec is None:
+        return None
     try:
-        return NODES[node.type].config.model_validate(node.config).handles()
+        return spec.config.model_validate(node.config).handles()
     except ValidationError:
         return None

@@ -1,4 +1,8 @@
-"""API keys: created and shown once, stored as SHA-256, each scoped to one tenant."""
+"""API keys: created and shown once, stored as SHA-256, each scoped to one tenant.
+
+Two kinds: account keys (scopes read/write/admin) reach the management faces; app keys
+belong to one workflow and reach only the service API (Dify's "app API key").
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,33 @@ from functions.core.errors import NotFound
 from functions.core.ids import new_id
 
 KEY_PREFIX = "sc_"
+# Dify's app keys start with "app-"; ours too, so a key tells at a glance what it opens.
+APP_KEY_PREFIX = "app-"
 
 
 class Scope(StrEnum):
     READ = "read"
     WRITE = "write"
     ADMIN = "admin"
+
+
+class KeyKind(StrEnum):
+    ACCOUNT = "account"
+    APP = "app"
+
+
+# The routes an app key may call: the service API, nothing else (`*`: one path segment).
+# The authorizer allows exactly these, so API Gateway refuses the rest before any function.
+APP_KEY_ROUTES: tuple[tuple[str, str], ...] = (
+    ("POST", "/v1/workflows/run"),
+    ("GET", "/v1/workflows/run/*"),
+    ("POST", "/v1/workflows/tasks/*/stop"),
+    ("GET", "/v1/workflows/logs"),
+    ("POST", "/v1/workflows/*/run"),
+    ("GET", "/v1/parameters"),
+    ("GET", "/v1/info"),
+    ("POST", "/v1/files/upload"),
+)
 
 
 @dataclass(frozen=True)
@@ -29,9 +54,12 @@ class Principal:
     key_id: str
     tenant_id: str
     scopes: frozenset[Scope]
+    kind: KeyKind = KeyKind.ACCOUNT
+    # The one workflow an app key runs; None for account keys.
+    workflow_id: str | None = None
 
     def allows(self, scope: Scope) -> bool:
-        # admin implies write implies read.
+        # admin implies write implies read; an app key holds no scope.
         order = [Scope.READ, Scope.WRITE, Scope.ADMIN]
         return any(order.index(held) >= order.index(scope) for held in self.scopes)
 
@@ -42,17 +70,35 @@ def digest(plaintext: str) -> str:
 
 def create(tenant_id: str, name: str, scopes: set[Scope]) -> tuple[str, dict[str, Any]]:
     """Returns the plaintext key (never stored, never shown again) and the public record."""
-    plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
+    return _create(KEY_PREFIX, tenant_id, name, sorted(s.value for s in scopes), {})
+
+
+def create_app_key(tenant_id: str, workflow_id: str, name: str) -> tuple[str, dict[str, Any]]:
+    """A key for the service API of one workflow (the caller checked it is the tenant's)."""
+    return _create(
+        APP_KEY_PREFIX,
+        tenant_id,
+        name,
+        [],
+        {"kind": KeyKind.APP.value, "workflowId": workflow_id},
+    )
+
+
+def _create(
+    prefix: str, tenant_id: str, name: str, scopes: list[str], extra: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    plaintext = prefix + secrets.token_urlsafe(32)
     record = {
         "keyId": new_id(),
         "tenantId": tenant_id,
         "name": name,
-        "scopes": sorted(s.value for s in scopes),
+        "scopes": scopes,
         "prefix": plaintext[:10],
         "createdAt": clock.iso(),
+        **extra,
     }
     key_store.put(digest(plaintext), record)
-    return plaintext, record
+    return plaintext, public(record)
 
 
 def authenticate(plaintext: str) -> Principal | None:
@@ -63,6 +109,9 @@ def authenticate(plaintext: str) -> Principal | None:
         key_id=item["keyId"],
         tenant_id=item["tenantId"],
         scopes=frozenset(Scope(s) for s in item["scopes"]),
+        # Keys stored before app keys existed carry no kind: they are account keys.
+        kind=KeyKind(item.get("kind", KeyKind.ACCOUNT.value)),
+        workflow_id=item.get("workflowId"),
     )
 
 
@@ -70,9 +119,14 @@ def list_all(tenant_id: str) -> list[dict[str, Any]]:
     return [public(item) for item in key_store.list_for_tenant(tenant_id)]
 
 
-def revoke(tenant_id: str, key_id: str) -> None:
+def list_app_keys(tenant_id: str, workflow_id: str) -> list[dict[str, Any]]:
+    return [k for k in list_all(tenant_id) if k.get("workflowId") == workflow_id]
+
+
+def revoke(tenant_id: str, key_id: str, workflow_id: str | None = None) -> None:
+    """Revoke one of the tenant's keys; with `workflow_id`, only an app key of that workflow."""
     for item in key_store.list_for_tenant(tenant_id):
-        if item["keyId"] == key_id:
+        if item["keyId"] == key_id and workflow_id in (None, item.get("workflowId")):
             key_store.delete(item)
             return
     raise NotFound("key", key_id)
@@ -80,4 +134,8 @@ def revoke(tenant_id: str, key_id: str) -> None:
 
 def public(item: dict[str, Any]) -> dict[str, Any]:
     fields = ("keyId", "tenantId", "name", "scopes", "prefix", "createdAt")
-    return {field: item[field] for field in fields}
+    view = {field: item[field] for field in fields}
+    view["kind"] = item.get("kind", KeyKind.ACCOUNT.value)
+    if item.get("workflowId"):
+        view["workflowId"] = item["workflowId"]
+    return view

@@ -25,9 +25,7 @@ def begin(run_id: str) -> None:
         )
 
 
-def succeed(
-    run_id: str, node_states: dict[str, Any], sinks: list[str], ends: list[str]
-) -> None:
+def succeed(run_id: str, node_states: dict[str, Any], sinks: list[str], ends: list[str]) -> None:
     """The run's outputs: those of the end nodes that ran (Dify), else each last node's
     `result` by node id (v1, which has no end node)."""
     ran = [n for n in (ends or sinks) if state_key(n) in node_states]
@@ -51,8 +49,40 @@ def succeed(
 def fail(run_id: str, error: dict[str, Any]) -> None:
     run = _load(run_id)
     message = _error_message(error)
-    _close_unfinished_nodes(run_id, message)
+    # A node that failed by itself is the culprit; nodes cut off meanwhile (concurrent
+    # branches, or one that timed out, which never reports) are closed after it.
+    culprit = _failed_node(run_id)
+    cut_off = _close_unfinished_nodes(
+        run_id, f"cancelled: node '{culprit.node_id}' failed" if culprit else message
+    )
+    culprit = culprit or (cut_off[0] if cut_off else None)
+    if culprit is not None:
+        message = f"node '{culprit.node_id}' ({culprit.title}) failed: {culprit.error or message}"
     _finish(run, RunStatus.FAILED, error=message)
+
+
+def stop(run: Run, cause: str) -> bool:
+    """Mark an unfinished run `stopped` and close its log; False if it had already ended.
+
+    The caller stops the execution afterwards: whatever its tasks still write, the finalize
+    tasks cannot overwrite `stopped` (they only move a run out of pending/running).
+    """
+    stopped = run.model_copy(
+        update={"status": RunStatus.STOPPED, "finished_at": clock.iso(), "error": cause}
+    )
+    if not run_store.transition(stopped, UNFINISHED):
+        return False
+    _close_unfinished_nodes(run.id, cause)
+    run_store.append_event(
+        run.id,
+        StepEvent(
+            type=EventType.WORKFLOW_FINISHED,
+            at=stopped.finished_at or clock.iso(),
+            status=RunStatus.STOPPED,
+            error=cause,
+        ),
+    )
+    return True
 
 
 def recover(run_id: str, node: dict[str, Any], error: dict[str, Any]) -> dict[str, Any]:
@@ -132,15 +162,28 @@ def _error_type(error: dict[str, Any]) -> str:
     return str(_error_detail(error).get("errorType") or error.get("Error") or "Error")
 
 
-def _close_unfinished_nodes(run_id: str, message: str) -> None:
-    """A node cut off by a timeout never wrote node_finished; write it, naming the cause."""
+def _failed_node(run_id: str) -> StepEvent | None:
+    """The node whose failure ended the run: the last one whose last word is `failed`
+    (a failure its error strategy handled is followed by an `exception` event)."""
+    latest: dict[str, StepEvent] = {}
+    for event in run_store.events(run_id):
+        if event.type is EventType.NODE_FINISHED and event.node_id:
+            latest.pop(event.node_id, None)
+            latest[event.node_id] = event
+    failed = [e for e in latest.values() if e.status is StepStatus.FAILED and not e.handled]
+    return failed[-1] if failed else None
+
+
+def _close_unfinished_nodes(run_id: str, message: str) -> list[StepEvent]:
+    """Nodes cut off (a timeout, a stop, a failing sibling branch) never wrote
+    node_finished; write it for them, naming the cause, and return them."""
     started: dict[str, StepEvent] = {}
     for event in run_store.events(run_id):
         if event.type is EventType.NODE_STARTED and event.node_id:
             started[event.node_id] = event
         elif event.type is EventType.NODE_FINISHED and event.node_id:
             started.pop(event.node_id, None)
-    for event in started.values():
+    return [
         run_store.append_event(
             run_id,
             event.model_copy(
@@ -153,3 +196,5 @@ def _close_unfinished_nodes(run_id: str, message: str) -> None:
                 }
             ),
         )
+        for event in started.values()
+    ]

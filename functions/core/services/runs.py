@@ -9,12 +9,21 @@ from functions.core.data import runs as run_store
 from functions.core.errors import Conflict, NotFound
 from functions.core.ids import new_id
 from functions.core.model.run import EventType, Run, RunStatus, StepEvent
-from functions.core.services import workflows
+from functions.core.services import lifecycle, workflows
 
 
 def start(
-    tenant_id: str, workflow_id: str, trigger_data: Any, triggered_by: str = "api"
+    tenant_id: str,
+    workflow_id: str,
+    trigger_data: Any,
+    triggered_by: str = "api",
+    sys_values: dict[str, Any] | None = None,
 ) -> Run:
+    """Record the run and start its execution.
+
+    `sys_values` are extra system variables (`sys.user_id`, `sys.files`, …) a face passes
+    to the nodes; the run keeps them as its `inputs` (`sys.<name>`), as Dify shows them.
+    """
     workflow = workflows.get(tenant_id, workflow_id)
     if not workflow["enabled"]:
         raise Conflict(f"workflow '{workflow_id}' is disabled")
@@ -26,6 +35,7 @@ def start(
         tenant_id=tenant_id,
         triggered_by=triggered_by,
         trigger_data=trigger_data,
+        inputs={f"sys.{name}": value for name, value in (sys_values or {}).items()},
         created_at=clock.iso(),
         # Known before the start call, so no later write can race the execution's own.
         execution_arn=machine_arn.replace(":stateMachine:", ":execution:") + f":{run_id}",
@@ -38,6 +48,7 @@ def start(
             "workflow_id": workflow_id,
             "workflow_run_id": run.id,
             "timestamp": run.created_at,
+            **(sys_values or {}),
         },
         "vars": {},
     }
@@ -65,14 +76,33 @@ def get(tenant_id: str, workflow_id: str | None, run_id: str) -> Run:
         or (workflow_id is not None and run.workflow_id != workflow_id)
     ):
         raise NotFound("run", run_id)
-    return run
+    return settle(run)
+
+
+def settle(run: Run) -> Run:
+    """The run as it really is: one whose execution ended without reaching a finalize
+    task (a `States.Runtime` error, which no Catch can catch, or an abort from outside)
+    is marked failed here, so no run stays `running` after its execution is gone."""
+    if run.status.finished or not run.execution_arn:
+        return run
+    status = engine.status(run.execution_arn)
+    if status in (None, "RUNNING"):
+        return run
+    lifecycle.fail(
+        run.id,
+        {
+            "Error": f"Execution{status.title().replace('_', '')}",
+            "Cause": "the execution ended before the run was finalized",
+        },
+    )
+    return run_store.get(run.id) or run
 
 
 def list_for_workflow(
     tenant_id: str, workflow_id: str, limit: int, status: RunStatus | None = None
 ) -> list[Run]:
     workflows.get(tenant_id, workflow_id)
-    return run_store.list_for_workflow(workflow_id, limit=limit, status=status)
+    return [settle(r) for r in run_store.list_for_workflow(workflow_id, limit=limit, status=status)]
 
 
 def node_events(run_id: str) -> list[StepEvent]:

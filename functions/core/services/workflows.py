@@ -17,7 +17,7 @@ from functions.core.services.definitions import build_definition
 
 
 def create(tenant_id: str, draft: Draft) -> dict[str, Any]:
-    definition = build_definition(draft.graph, draft.entry)
+    definition = build_definition(draft.graph, draft.entry, draft.problems)
     workflow_id = new_id()
     machine_arn, version_arn = engine.deploy(workflow_id, definition, existing_arn=None)
     stamp = clock.iso()
@@ -36,7 +36,7 @@ def create(tenant_id: str, draft: Draft) -> dict[str, Any]:
 def update(tenant_id: str, workflow_id: str, draft: Draft) -> dict[str, Any]:
     record = get(tenant_id, workflow_id)
     if draft.graph != graph_of(record) or draft.entry != record["entry"]:
-        definition = build_definition(draft.graph, draft.entry)
+        definition = build_definition(draft.graph, draft.entry, draft.problems)
         _, record["versionArn"] = engine.deploy(
             workflow_id, definition, existing_arn=record["stateMachineArn"]
         )

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import boto3
@@ -28,12 +29,29 @@ MAX_OPENAI_RESPONSE_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
+class Message:
+    role: Literal["user", "assistant"]
+    text: str
+
+
+@dataclass(frozen=True)
 class Prompt:
+    """What a model is asked: a system prompt and a conversation.
+
+    `messages` is the conversation (Dify's prompt templates: user and assistant turns);
+    empty means one user turn, `text`. `text` is always the user's text (what the local
+    provider echoes and the step records).
+    """
+
     text: str
     system: str | None
     model: str
     temperature: float | None = None
     max_tokens: int | None = None
+    messages: tuple[Message, ...] = ()
+
+    def conversation(self) -> tuple[Message, ...]:
+        return self.messages or (Message("user", self.text),)
 
 
 @dataclass(frozen=True)
@@ -73,15 +91,51 @@ class LocalProvider:
     The reply is exactly `[local:{model}] {prompt}` (the rendered prompt; the system prompt
     is not echoed). Token counts are whitespace-separated word counts: prompt tokens count
     the system prompt and the prompt, completion tokens count the reply.
+
+    Canned replies (LOCAL_LLM_REPLIES, a JSON object) replace that echo: the first key, in
+    the object's order, found as a substring of the system prompt or any message gives
+    the reply. A value is the reply's text, or an object with any of `text` (the reply),
+    `error` (fail with this message, as a model service would) and `delay_ms` (answer
+    after this long, at most 10 s), e.g.
+
+        {"Hello": "Hi there", "This should fail": {"error": "model overloaded"},
+         "slow": {"text": "late reply", "delay_ms": 200}}
     """
 
     name = "local"
     default_model: str | None = "local"
 
+    def __init__(self, replies: dict[str, Any] | None = None) -> None:
+        self._replies = replies or {}
+
     def complete(self, prompt: Prompt) -> Completion:
-        text = f"[local:{prompt.model}] {prompt.text}"
-        asked = len(prompt.text.split()) + len((prompt.system or "").split())
+        text = self._canned(prompt)
+        if text is None:
+            text = f"[local:{prompt.model}] {prompt.text}"
+        asked = sum(len(m.text.split()) for m in prompt.conversation())
+        asked += len((prompt.system or "").split())
         return Completion(text, Usage(asked, len(text.split())))
+
+    def _canned(self, prompt: Prompt) -> str | None:
+        asked = [prompt.system or "", *(m.text for m in prompt.conversation())]
+        for needle, reply in self._replies.items():
+            if any(needle in text for text in asked):
+                return _canned_reply(reply)
+        return None
+
+
+MAX_LOCAL_DELAY_MS = 10_000
+
+
+def _canned_reply(reply: Any) -> str:
+    if not isinstance(reply, dict):
+        return str(reply)
+    delay = reply.get("delay_ms")
+    if isinstance(delay, int | float) and delay > 0:
+        time.sleep(min(delay, MAX_LOCAL_DELAY_MS) / 1000)
+    if reply.get("error"):
+        raise NodeError(f"local model failed: {reply['error']}", MODEL_ERROR)
+    return str(reply.get("text", ""))
 
 
 class BedrockProvider:
@@ -94,10 +148,7 @@ class BedrockProvider:
         self._client = client
 
     def complete(self, prompt: Prompt) -> Completion:
-        request: dict[str, Any] = {
-            "modelId": prompt.model,
-            "messages": [{"role": "user", "content": [{"text": prompt.text}]}],
-        }
+        request: dict[str, Any] = {"modelId": prompt.model, "messages": _converse_messages(prompt)}
         if prompt.system:
             request["system"] = [{"text": prompt.system}]
         inference: dict[str, Any] = {}
@@ -127,6 +178,17 @@ class BedrockProvider:
         return Completion(text, Usage(usage.get("inputTokens", 0), usage.get("outputTokens", 0)))
 
 
+def _converse_messages(prompt: Prompt) -> list[dict[str, Any]]:
+    """Converse wants turns that alternate: consecutive turns of one role become one."""
+    messages: list[dict[str, Any]] = []
+    for message in prompt.conversation():
+        if messages and messages[-1]["role"] == message.role:
+            messages[-1]["content"].append({"text": message.text})
+        else:
+            messages.append({"role": message.role, "content": [{"text": message.text}]})
+    return messages
+
+
 class OpenAiProvider:
     """Any endpoint that speaks OpenAI's `/chat/completions` (OpenAI, vLLM, Ollama, ...).
 
@@ -143,7 +205,7 @@ class OpenAiProvider:
         self._api_key = api_key
 
     def complete(self, prompt: Prompt) -> Completion:
-        messages = [{"role": "user", "content": prompt.text}]
+        messages = [{"role": m.role, "content": m.text} for m in prompt.conversation()]
         if prompt.system:
             messages.insert(0, {"role": "system", "content": prompt.system})
         payload: dict[str, Any] = {"model": prompt.model, "messages": messages}
@@ -216,7 +278,7 @@ def provider_for(settings: Settings) -> Provider:
     """The provider LLM_PROVIDER names, wired from deployment settings."""
     match settings.llm_provider:
         case "local":
-            return LocalProvider()
+            return LocalProvider(settings.local_llm_replies)
         case "bedrock":
             return BedrockProvider(_bedrock_client(settings.region))
         case "openai":

@@ -64,6 +64,18 @@ def json_path(args: dict[str, Any], _ctx: NodeContext) -> Any:
     return jsonpath.find(data, path)
 
 
+def json_parse(args: dict[str, Any], _ctx: NodeContext) -> Any:
+    """JSON text parsed (Dify's json_process/json_parse): `content` (or `json_string`),
+    and optionally only the value at `json_filter`, a JSONPath as json_path takes."""
+    text = _text(args, "content") or _required_text(args, "json_string")
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise NodeError(f"input is not valid JSON: {exc}", INPUT_ERROR) from exc
+    path = _text(args, "json_filter")
+    return jsonpath.find(data, path) if path else data
+
+
 def s3_read(args: dict[str, Any], ctx: NodeContext) -> Any:
     """An object of the data bucket, under the calling tenant's prefix: parsed JSON when the
     key ends in `.json`, else UTF-8 text.
@@ -107,4 +119,5 @@ BUILTIN_TOOLS: dict[str, Tool] = {
     "json_path": json_path,
     "s3_read": s3_read,
     "echo": echo,
+    "json_parse": json_parse,
 }

@@ -3,22 +3,46 @@ from __future__ import annotations
 from typing import Any
 
 from functions.core.errors import NodeError
+from functions.core.expressions.templates import to_text
 from functions.nodes.entities import NodeContext, NodeResult
 from functions.nodes.tool import lambda_tools
+from functions.nodes.tool.arguments import arguments
 from functions.nodes.tool.builtin import BUILTIN_TOOLS
 from functions.nodes.tool.entities import ToolConfig
 
 
 def run(config: ToolConfig, ctx: NodeContext) -> NodeResult:
-    args: dict[str, Any] = ctx.resolve(config.input)
-    if lambda_tools.is_lambda_arn(config.tool):
-        output = lambda_tools.invoke(config.tool, args)
-    elif config.tool in BUILTIN_TOOLS:
-        output = BUILTIN_TOOLS[config.tool](args, ctx)
+    args = arguments(config, ctx)
+    tool = config.tool_id
+    if not config.is_dify and lambda_tools.is_lambda_arn(tool):
+        output = lambda_tools.invoke(tool, args)
+    elif tool in BUILTIN_TOOLS:
+        output = BUILTIN_TOOLS[tool](args, ctx)
     else:
+        lambdas = (
+            ""
+            if config.is_dify
+            else f" (or the ARN of a Lambda function named '{lambda_tools.TOOL_FUNCTION_PREFIX}*')"
+        )
         raise NodeError(
-            f"unknown tool '{config.tool}'; built-in tools are: {', '.join(BUILTIN_TOOLS)} "
-            f"(or the ARN of a Lambda function named '{lambda_tools.TOOL_FUNCTION_PREFIX}*')",
+            f"unknown tool '{tool}'{_provider(config)}; built-in tools are: "
+            f"{', '.join(BUILTIN_TOOLS)}{lambdas}",
             "UnknownTool",
         )
-    return NodeResult(outputs={"result": output}, inputs={"tool": config.tool, "input": args})
+    return NodeResult(outputs=_outputs(config, output), inputs={"tool": tool, "input": args})
+
+
+def _outputs(config: ToolConfig, output: Any) -> dict[str, Any]:
+    if not config.is_dify:
+        return {"result": output}
+    # Dify's tool outputs (text, files, json) and `result`, the tool's value as it is.
+    return {
+        "text": to_text(output),
+        "files": [],
+        "json": [output] if isinstance(output, dict) else [],
+        "result": output,
+    }
+
+
+def _provider(config: ToolConfig) -> str:
+    return f" of provider '{config.provider_id}'" if config.provider_id else ""

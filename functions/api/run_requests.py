@@ -1,0 +1,94 @@
+"""POST /v1/workflows/run and POST /v1/workflows/{id}/run, whichever transport serves them.
+
+The credential chooses the face (DESIGN §7): an app key gets Dify's semantics (body
+`{inputs, response_mode, user, files}`; `{id}` names a published version of its own
+workflow); an account key on `/v1/workflows/{id}/run` gets the v1 run (`{data}` ->
+`{runId, status, message}`). The api function's resolver and the stream function both
+call `handle`; they differ only in how they send a `StreamReply`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from functions.api import dify_views, v1_views
+from functions.api.context import check, check_app
+from functions.api.errors import describe_validation_errors
+from functions.core.errors import Refused
+from functions.core.services import runs, service_runs, workflows
+from functions.core.services.files import FileRef
+from functions.core.services.keys import KeyKind, Principal, Scope
+from functions.core.settings import get_settings
+from functions.stream.sse import RunStream
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+class ServiceRunBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    inputs: dict[str, Any]
+    response_mode: Literal["blocking", "streaming"] = "blocking"
+    user: str = Field(min_length=1)
+    files: list[FileRef] = Field(default_factory=list)
+
+
+class V1RunBody(BaseModel):
+    data: Any = None
+
+
+@dataclass(frozen=True)
+class JsonReply:
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StreamReply:
+    stream: RunStream
+
+
+Reply = JsonReply | StreamReply
+
+
+def handle(caller: Principal, workflow_id: str | None, raw: bytes, stream_seconds: float) -> Reply:
+    """Start the run the request asks for; `stream_seconds` bounds a streaming answer."""
+    if caller.kind is KeyKind.ACCOUNT and workflow_id is not None:
+        return _v1_run(caller, workflow_id, raw)
+    app_caller = check_app(caller)
+    app = service_runs.App(tenant_id=app_caller.tenant_id, workflow_id=app_caller.workflow_id)
+    body = parse(ServiceRunBody, raw)
+    request = service_runs.RunRequest(inputs=body.inputs, user=body.user, files=body.files)
+    run = service_runs.start(app, request, version=workflow_id)
+    if body.response_mode == "streaming":
+        graph = workflows.graph_of(workflows.get(app.tenant_id, app.workflow_id))
+        return StreamReply(RunStream(run, graph, stream_seconds))
+    finished = service_runs.wait(run, get_settings().service_blocking_seconds)
+    return JsonReply(200, dify_views.blocking(finished, service_runs.tally(finished)))
+
+
+def _v1_run(caller: Principal, workflow_id: str, raw: bytes) -> JsonReply:
+    check(caller, Scope.WRITE)
+    body = parse(V1RunBody, raw)
+    run = runs.start(caller.tenant_id, workflow_id, body.data)
+    return JsonReply(200, v1_views.run_started(run))
+
+
+def parse(model: type[Body], raw: bytes) -> Body:
+    """The JSON body as `model`; a bad body is `invalid_param` naming the field."""
+    try:
+        data = json.loads(raw) if raw.strip() else None
+    except ValueError as exc:
+        raise Refused("invalid_param", f"body: not valid JSON ({exc})") from exc
+    if data is None:
+        data = {}  # no body: each field is missing (or has its default)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Refused(
+            "invalid_param", describe_validation_errors(list(exc.errors()), prefix="body")
+        ) from exc

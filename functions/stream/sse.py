@@ -1,0 +1,155 @@
+"""A run's event log as a Dify server-sent event stream, shared by every transport.
+
+`RunStream.poll` reads what the log gained since the last poll and returns it as SSE
+chunks; the drivers below call it in a loop. The stream function (ASGI, behind the
+Lambda Web Adapter) and the local gateway use `aframes`; the api function, which cannot
+stream, uses `frames` and answers with the whole stream at once. Reading the log, never
+the execution, is what lets a client leave and come back (GET /v1/workflows/run/{id}):
+the run does not depend on anyone listening.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import anyio
+from aws_lambda_powertools import Logger
+
+from functions.api.dify_views import StreamMapper
+from functions.core.model.run import EventType, Run, StepEvent
+from functions.core.model.workflow import Graph
+from functions.core.services import service_runs
+from functions.core.settings import get_settings
+
+logger = Logger(service="stepcanvas-stream")
+
+PING = "event: ping\n\n"
+# Two writers may take sequence numbers n and n+1 and store n+1 first. A gap is waited for
+# this long before it is taken for a writer that died between the two writes.
+GAP_GRACE_SECONDS = 2.0
+# While the log is quiet, the run is checked this often for an execution that ended
+# without finalizing it (then settled as failed, which ends the stream).
+SETTLE_EVERY_SECONDS = 5.0
+
+
+def chunk(payload: dict[str, Any]) -> str:
+    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
+class RunStream:
+    def __init__(self, run: Run, graph: Graph | None, seconds: float) -> None:
+        settings = get_settings()
+        now = time.monotonic()
+        self.run = run
+        self.done = False
+        self._mapper = StreamMapper(run, graph)
+        self._announced = False
+        self._after = 0
+        self._gap_since: float | None = None
+        self._deadline = now + seconds
+        self._ping_every = settings.service_ping_seconds
+        self._last_ping = now
+        self._last_news = now
+        self._backoff = service_runs.Backoff()
+
+    def poll(self) -> list[str]:
+        """The chunks since the last poll (maybe none); sets `done` after the last one."""
+        try:
+            chunks = self._read()
+        except Exception:
+            logger.exception("the stream could not read the run", extra={"run_id": self.run.id})
+            self.done = True
+            return [self._error(500, "internal_server_error", "the stream failed; the run goes on")]
+        now = time.monotonic()
+        if chunks:
+            self._last_news = now
+            self._backoff.reset()
+        elif now - self._last_news >= SETTLE_EVERY_SECONDS:
+            self._last_news = now
+            service_runs.settle(self.run.id)
+        if not self.done and now >= self._deadline:
+            self.done = True
+            chunks.append(
+                self._error(
+                    504,
+                    "stream_timeout",
+                    "the stream ended before the run; it goes on: "
+                    f"GET /v1/workflows/run/{self.run.id} shows how it ends",
+                )
+            )
+        if not self.done and now - self._last_ping >= self._ping_every:
+            self._last_ping = now
+            chunks.append(PING)
+        return chunks
+
+    def pause(self) -> float:
+        """How long to wait before the next poll."""
+        return self._backoff.next()
+
+    def _read(self) -> list[str]:
+        chunks: list[str] = []
+        if not self._announced:
+            # The run exists once its record does: say so at once, with the task id a
+            # client needs to stop it, rather than when the execution's first task runs.
+            self._announced = True
+            number = service_runs.sequence_number(self.run)
+            chunks.append(chunk(self._mapper.workflow_started(number)))
+        for event in service_runs.log(self.run.id, self._after):
+            if event.seq != self._after + 1 and not self._gap_expired():
+                break
+            self._gap_since = None
+            self._after = event.seq
+            chunks += [chunk(c) for c in self._chunks(event)]
+            if event.type is EventType.WORKFLOW_FINISHED:
+                self.done = True
+                break
+        return chunks
+
+    def _gap_expired(self) -> bool:
+        now = time.monotonic()
+        if self._gap_since is None:
+            self._gap_since = now
+        return now - self._gap_since >= GAP_GRACE_SECONDS
+
+    def _chunks(self, event: StepEvent) -> list[dict[str, Any]]:
+        if event.type is EventType.WORKFLOW_STARTED:
+            return []  # announced already
+        if event.type is EventType.WORKFLOW_FINISHED:
+            run = service_runs.reload(self.run.id) or self.run
+            return [self._mapper.workflow_finished(run, service_runs.tally(run))]
+        return self._mapper.node_chunks(event)
+
+    def _error(self, status: int, code: str, message: str) -> str:
+        return chunk(
+            {
+                "event": "error",
+                "task_id": self.run.id,
+                "workflow_run_id": self.run.id,
+                "status": status,
+                "code": code,
+                "message": message,
+            }
+        )
+
+
+def frames(stream: RunStream) -> Iterator[str]:
+    """The whole stream, polling in this thread (for a transport that cannot stream)."""
+    while True:
+        yield from stream.poll()
+        if stream.done:
+            return
+        time.sleep(stream.pause())
+
+
+async def aframes(stream: RunStream) -> AsyncIterator[str]:
+    """The stream as it happens. Polls run in a worker thread and the waits hold none, so
+    a client that disconnects cancels the wait and nothing more (the run goes on)."""
+    while True:
+        for item in await anyio.to_thread.run_sync(stream.poll):
+            yield item
+        if stream.done:
+            return
+        await anyio.sleep(stream.pause())

@@ -1,0 +1,49 @@
+"""The Stepcanvas stack: storage, engine, API and alarms, sharing one code asset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from functions.nodes.catalog import RUNS_FUNCTION_NAME
+from infra.api import Api
+from infra.engine import Engine
+from infra.lambda_asset import lambda_code
+from infra.monitoring import Monitoring
+from infra.storage import Storage
+
+# Deployment settings, overridable with `cdk deploy -c key=value` or in cdk.json.
+EMAIL_SENDER_CONTEXT = "stepcanvas:emailSender"
+LLM_PROVIDER_CONTEXT = "stepcanvas:llmProvider"
+DEFAULT_EMAIL_SENDER = "noreply@stepcanvas.local"
+DEFAULT_LLM_PROVIDER = "bedrock"
+
+
+class StepcanvasStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        code = lambda_code()
+        storage = Storage(self, "Storage")
+        engine = Engine(
+            self,
+            "Engine",
+            code=code,
+            storage=storage,
+            llm_provider=self._setting(LLM_PROVIDER_CONTEXT, DEFAULT_LLM_PROVIDER),
+            email_sender=self._setting(EMAIL_SENDER_CONTEXT, DEFAULT_EMAIL_SENDER),
+        )
+        api = Api(self, "Api", code=code, storage=storage, engine=engine)
+        Monitoring(
+            self,
+            "Monitoring",
+            rest_api=api.rest_api,
+            functions={"api": api.function, RUNS_FUNCTION_NAME: engine.runs_function},
+        )
+        # A fixed output name, so scripts can read `Stepcanvas.ApiUrl` after a deploy.
+        CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of the API")
+
+    def _setting(self, key: str, default: str) -> str:
+        value = self.node.try_get_context(key)
+        return str(value) if value else default
