@@ -110,7 +110,11 @@ def compile_workflow(graph: Graph, *, entry: str, targets: Targets) -> dict[str,
                 "ResultSelector": {"state.$": "$[0]"},
                 "ResultPath": "$.body",
                 "Catch": [
-                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": FINALIZE_FAILED}
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "ResultPath": "$.error",
+                        "Next": FINALIZE_FAILED,
+                    }
                 ],
                 "Next": FINALIZE_SUCCEEDED,
             },
@@ -137,7 +141,9 @@ def compile_workflow(graph: Graph, *, entry: str, targets: Targets) -> dict[str,
     }
 
 
-def _runs_task(targets: Targets, parameters: dict[str, Any], next_state: str | None) -> dict[str, Any]:
+def _runs_task(
+    targets: Targets, parameters: dict[str, Any], next_state: str | None
+) -> dict[str, Any]:
     return _then(
         {
             "Type": "Task",
@@ -210,7 +216,9 @@ class _Builder:
         come first, so a region's nodes tend to be contiguous."""
         members = set(scope)
         indegree = {n: sum(1 for e in self._in[n] if e.source in members) for n in scope}
-        ready = deque(sorted((n for n in scope if indegree[n] == 0), key=self._declared.__getitem__))
+        ready = deque(
+            sorted((n for n in scope if indegree[n] == 0), key=self._declared.__getitem__)
+        )
         order: list[str] = []
         while ready:
             node_id = ready.popleft()
@@ -491,6 +499,11 @@ class _Builder:
             follow,
         )
 
+    def _always_runs_in_body(self, container: Node, node_id: str) -> bool:
+        scope = [n for n, other in self.nodes.items() if other.parent == container.id]
+        start = next((n for n in scope if self.nodes[n].type in BODY_START_TYPES), None)
+        return start is not None and node_id in self._live(start, self._order(scope))
+
     def _in_iteration(self, node: Node) -> bool:
         parent = self.nodes.get(node.parent) if node.parent else None
         return parent is not None and (
@@ -517,31 +530,40 @@ class _Builder:
         emit = _state_name(node.id, "Emit ")
         output_node = _selector_root(node.config.get("output_selector"))
         body_entry, body_states = self._body(node, emit)
-        emit_state: dict[str, Any] = {"Type": "Pass", "End": True}
-        if output_node:
+        # What one item gives back: the output node's state, or nothing when it was
+        # skipped. Only an output node that may be skipped needs the Choice.
+        emit_state: dict[str, Any] = {"Type": "Pass", "Result": {}, "End": True}
+        if output_node and self._always_runs_in_body(node, output_node):
+            emit_state = {
+                "Type": "Pass",
+                "OutputPath": f"$.vars.{state_key(output_node)}",
+                "End": True,
+            }
+        elif output_node:
+            emit_output = _state_name(node.id, "Emit output of ")
+            emit_nothing = _state_name(node.id, "Emit nothing of ")
             emit_state = {
                 "Type": "Choice",
                 "Choices": [
                     {
                         "Variable": f"$.vars.{state_key(output_node)}",
                         "IsPresent": True,
-                        "Next": _state_name(node.id, "Emit output of "),
+                        "Next": emit_output,
                     }
                 ],
-                "Default": _state_name(node.id, "Emit nothing of "),
+                "Default": emit_nothing,
             }
-            body_states[_state_name(node.id, "Emit output of ")] = {
+            body_states[emit_output] = {
                 "Type": "Pass",
                 "OutputPath": f"$.vars.{state_key(output_node)}",
                 "End": True,
             }
-            body_states[_state_name(node.id, "Emit nothing of ")] = {
-                "Type": "Pass",
-                "Result": {},
-                "End": True,
-            }
+            body_states[emit_nothing] = {"Type": "Pass", "Result": {}, "End": True}
         body_states[emit] = emit_state
-        tolerant = node.config.get("error_handle_mode") in ("continue-on-error", "remove-abnormal-output")
+        tolerant = node.config.get("error_handle_mode") in (
+            "continue-on-error",
+            "remove-abnormal-output",
+        )
         if tolerant:
             _catch_item_failures(body_states, _state_name(node.id, "Item failed in "))
         parallel = bool(node.config.get("is_parallel"))
@@ -645,53 +667,43 @@ def _nodes_of(item: _Item) -> list[str]:
 def _join(branches: list[dict[str, Any]], name: str, follow: str | None) -> dict[str, Any]:
     """States that run `branches` concurrently and merge the `vars` each one extended.
 
-    Every branch adds its own nodes to a copy of `vars`; `States.JsonMerge` of two copies
-    gives the join every branch's outputs. The merge is a Pass after a two-branch
-    Parallel, and more branches nest as a balanced binary tree: moto's interpreter does
-    not evaluate nested intrinsic calls, and it reads `$[1].vars` as a one-element list,
-    so the Parallel only selects whole branch states (`$[1]`) and the Pass merges them.
-    AWS runs this shape the same way.
+    Every branch adds its own nodes to a copy of `vars`; merging the copies gives the join
+    every branch's outputs. `States.JsonMerge` takes two objects, so Pass states merge
+    pairs, all pairs of a round in one Pass: k branches need ceil(log2 k) Passes. The
+    Parallel selects whole branch states (`$[i]`) and each Pass merges plain paths,
+    because moto's interpreter reads `$[i].vars` as a one-element list and does not
+    evaluate nested intrinsic calls; AWS runs the same shape the same way.
     """
+    parallel: dict[str, Any] = {"Type": "Parallel", "Branches": branches}
     if len(branches) == 1:
-        return {
-            name: _then(
-                {"Type": "Parallel", "Branches": branches, "OutputPath": "$[0]"},
-                follow,
-            )
+        return {name: _then({**parallel, "OutputPath": "$[0]"}, follow)}
+    parallel["ResultSelector"] = {f"v{i}.$": f"$[{i}]" for i in range(len(branches))}
+    states: dict[str, Any] = {name: parallel}
+    terms = [f"$.v{i}.vars" for i in range(len(branches))]
+    context = {key: f"$.v0.{key}" for key in ("run", "trigger", "sys")}
+    previous, round_number = name, 1
+    while len(terms) > 1:
+        merged = [
+            f"States.JsonMerge({terms[i]}, {terms[i + 1]}, false)"
+            if i + 1 < len(terms)
+            else terms[i]
+            for i in range(0, len(terms), 2)
+        ]
+        merge = _state_name(name, f"Merge {round_number} of ")
+        states[previous]["Next"] = merge
+        if len(merged) == 1:
+            fields = {"vars.$": merged[0]}
+        else:
+            fields = {f"v{i}.$": term for i, term in enumerate(merged)}
+        states[merge] = {
+            "Type": "Pass",
+            "Parameters": {**{f"{k}.$": v for k, v in context.items()}, **fields},
         }
-    half = (len(branches) + 1) // 2
-    sides = [branches[:half], branches[half:]]
-    nested = [
-        side[0]
-        if len(side) == 1
-        else _as_branch(_join(side, _state_name(name, suffix=f" {tag}"), None), _state_name(name, suffix=f" {tag}"))
-        for side, tag in zip(sides, ("a", "b"), strict=True)
-    ]
-    merge = _state_name(name, "Merge ")
-    return {
-        name: {
-            "Type": "Parallel",
-            "Branches": nested,
-            "ResultSelector": {"left.$": "$[0]", "right.$": "$[1]"},
-            "Next": merge,
-        },
-        merge: _then(
-            {
-                "Type": "Pass",
-                "Parameters": {
-                    "run.$": "$.left.run",
-                    "trigger.$": "$.left.trigger",
-                    "sys.$": "$.left.sys",
-                    "vars.$": "States.JsonMerge($.left.vars, $.right.vars, false)",
-                },
-            },
-            follow,
-        ),
-    }
-
-
-def _as_branch(states: dict[str, Any], start: str) -> dict[str, Any]:
-    return {"StartAt": start, "States": states}
+        terms = [f"$.v{i}" for i in range(len(merged))]
+        context = {key: f"$.{key}" for key in ("run", "trigger", "sys")}
+        previous, round_number = merge, round_number + 1
+    _then(states[previous], follow)
+    return states
 
 
 def _selector_root(selector: Any) -> str | None:
@@ -720,4 +732,3 @@ def _state_name(text: str, prefix: str = "", suffix: str = "") -> str:
     if len(name) <= 80:
         return name
     return f"{name[:60]}~{hashlib.sha256(name.encode()).hexdigest()[:16]}"
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from functions.core import payloads
@@ -16,14 +17,16 @@ class VariablePool:
         node_states: dict[str, Any],
         trigger: Any = None,
         system: dict[str, Any] | None = None,
-        environment: dict[str, Any] | None = None,
+        environment: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self._states = node_states
         self._roots: dict[str, Any] = {
             "trigger": trigger if trigger is not None else {},
             "sys": system or {},
-            "env": environment or {},
         }
+        # Loaded on first use: environment values (secrets among them) stay out of the
+        # execution state and its history, and most nodes never read them.
+        self._environment = environment
         self._unpacked: dict[str, dict[str, Any] | None] = {}
 
     def outputs(self, node_id: str) -> dict[str, Any] | None:
@@ -35,6 +38,8 @@ class VariablePool:
 
     def lookup(self, selector: Selector) -> Any:
         root, path = selector[0], selector[1:]
+        if root == "env" and "env" not in self._roots:
+            self._roots["env"] = self._environment() if self._environment else {}
         if root in self._roots:
             return dig(self._roots[root], path)
         # Validation guarantees every other root is an upstream node; no state means skipped.

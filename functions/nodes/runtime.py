@@ -20,6 +20,7 @@ from functions.core import clock, payloads
 from functions.core.data import runs as run_store
 from functions.core.errors import NodeError
 from functions.core.model.run import EventType, StepEvent, StepStatus
+from functions.core.services import workflows
 from functions.core.variables import VariablePool
 from functions.nodes.entities import NodeConfig, NodeContext, NodeResult
 
@@ -91,7 +92,12 @@ def context(task: TaskInput) -> NodeContext:
         run_id=task.run.runId,
         workflow_id=task.run.workflowId,
         tenant_id=task.run.tenantId,
-        pool=VariablePool(node_states=task.vars, trigger=task.trigger, system=task.sys),
+        pool=VariablePool(
+            node_states=task.vars,
+            trigger=task.trigger,
+            system=task.sys,
+            environment=lambda: workflows.environment(task.run.workflowId),
+        ),
     )
 
 

@@ -33,7 +33,7 @@ def context(
             node_states=states,
             trigger={"type": "api", "data": inputs},
             system=system,
-            environment=environment,
+            environment=lambda: environment or {},
         ),
     )
 

@@ -1,0 +1,86 @@
+"""State transitions per executed node, read from moto's execution history.
+
+    python -m bench.transitions
+
+Standard workflows are billed per state transition, so every state the compiler adds
+beyond one Task per node costs money. Shapes: a 10-node chain, a node fanning out to 10
+concurrent nodes that join again, and an iteration of 3 items over a 10-node body.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import boto3
+
+from functions.core.data import runs as run_store
+from functions.core.model.run import EventType
+from functions.core.model.workflow import Draft, Edge, Graph, Node, NodeType
+from functions.core.services import runs, workflows
+from local import aws
+
+TENANT = "bench"
+
+
+def echo(node_id: str, parent: str | None = None) -> Node:
+    return Node(id=node_id, type=NodeType.TOOL, parent=parent, config={"tool": "echo", "input": {"id": node_id}})
+
+
+def chain(size: int) -> Graph:
+    nodes = [echo(f"n{i}") for i in range(size)]
+    return Graph(nodes=nodes, edges=[Edge(source=f"n{i}", target=f"n{i + 1}") for i in range(size - 1)])
+
+
+def fan_out(width: int) -> Graph:
+    nodes = [echo("fork"), *(echo(f"b{i}") for i in range(width)), echo("join")]
+    edges = [Edge(source="fork", target=f"b{i}") for i in range(width)]
+    edges += [Edge(source=f"b{i}", target="join") for i in range(width)]
+    return Graph(nodes=nodes, edges=edges)
+
+
+def iteration(items: int, body: int) -> tuple[Graph, dict[str, Any]]:
+    nodes = [
+        echo("source"),
+        Node(
+            id="each",
+            type=NodeType.ITERATION,
+            config={"iterator_selector": ["trigger", "data", "items"], "output_selector": [f"s{body - 1}", "result"]},
+        ),
+        Node(id="each_start", type=NodeType.ITERATION_START, parent="each"),
+        *(echo(f"s{i}", parent="each") for i in range(body)),
+    ]
+    edges = [Edge(source="source", target="each"), Edge(source="each_start", target="s0")]
+    edges += [Edge(source=f"s{i}", target=f"s{i + 1}") for i in range(body - 1)]
+    return Graph(nodes=nodes, edges=edges), {"items": list(range(items))}
+
+
+def measure(name: str, graph: Graph, data: Any = None) -> None:
+    workflow = workflows.create(TENANT, Draft(name=name, graph=graph, entry=graph.nodes[0].id))
+    run = runs.start(TENANT, workflow["id"], data)
+    while not (record := run_store.get(run.id)) or not record.status.finished:
+        time.sleep(0.05)
+    history = boto3.client("stepfunctions").get_execution_history(
+        executionArn=run.execution_arn, maxResults=1000
+    )["events"]
+    transitions = sum(1 for e in history if e["type"].endswith("StateEntered"))
+    executed = sum(1 for e in run_store.events(run.id) if e.type is EventType.NODE_STARTED)
+    print(
+        f"{name:<22} {record.status.value:<10} nodes run {executed:>3}  transitions {transitions:>4}"
+        f"  per node {transitions / executed:>5.2f}  overhead {transitions - executed:>3}"
+    )
+
+
+def main() -> None:
+    world = aws.start()
+    try:
+        measure("chain of 10", chain(10))
+        measure("fan-out of 10 + join", fan_out(10))
+        graph, data = iteration(3, 10)
+        measure("iteration 3 x 10", graph, data)
+    finally:
+        world.stop()
+
+
+if __name__ == "__main__":
+    main()
