@@ -16,7 +16,9 @@ from functions.core.model.workflow import Edge, Graph, Node, NodeType
 from statemachines.compiler import Targets, compile_workflow
 
 TARGETS = Targets(
-    node_functions={t.value: f"arn:aws:lambda:us-east-1:123456789012:function:n-{t.value}" for t in NodeType},
+    node_functions={
+        t.value: f"arn:aws:lambda:us-east-1:123456789012:function:n-{t.value}" for t in NodeType
+    },
     runs_function="arn:aws:lambda:us-east-1:123456789012:function:runs",
 )
 
@@ -28,11 +30,17 @@ def random_graph(size: int, seed: int) -> Graph:
     edges: list[Edge] = []
     for i in range(1, size):
         kind = NodeType.IF_ELSE if rng.random() < 0.125 else NodeType.TOOL
-        config = {"expression": "{{trigger.data.x}} > 1"} if kind is NodeType.IF_ELSE else {"tool": "echo"}
+        config = (
+            {"expression": "{{trigger.data.x}} > 1"}
+            if kind is NodeType.IF_ELSE
+            else {"tool": "echo"}
+        )
         nodes.append(Node(id=f"n{i}", type=kind, config=config))
         window = max(0, i - 8)
         for source in rng.sample(range(window, i), k=min(i - window, rng.choice((1, 1, 2)))):
-            handle = rng.choice(("true", "false")) if nodes[source].type is NodeType.IF_ELSE else None
+            handle = (
+                rng.choice(("true", "false")) if nodes[source].type is NodeType.IF_ELSE else None
+            )
             edges.append(Edge(source=f"n{source}", target=f"n{i}", source_handle=handle))
     return Graph(nodes=nodes, edges=edges)
 
@@ -50,7 +58,10 @@ def count_states(states: dict[str, object]) -> int:
 
 
 def main() -> None:
-    print(f"{'nodes':>6} {'compile ms (median of 5)':>25} {'states':>8} {'states/node':>12} {'bytes':>10} {'bytes/node':>11}")
+    print(
+        f"{'nodes':>6} {'compile ms (median of 5)':>25} {'states':>8} {'states/node':>12}"
+        f" {'bytes':>10} {'bytes/node':>11}"
+    )
     for size in (10, 100, 1000, 5000):
         graph = random_graph(size, seed=size)
         timings = []

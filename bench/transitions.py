@@ -24,12 +24,19 @@ TENANT = "bench"
 
 
 def echo(node_id: str, parent: str | None = None) -> Node:
-    return Node(id=node_id, type=NodeType.TOOL, parent=parent, config={"tool": "echo", "input": {"id": node_id}})
+    return Node(
+        id=node_id,
+        type=NodeType.TOOL,
+        parent=parent,
+        config={"tool": "echo", "input": {"id": node_id}},
+    )
 
 
 def chain(size: int) -> Graph:
     nodes = [echo(f"n{i}") for i in range(size)]
-    return Graph(nodes=nodes, edges=[Edge(source=f"n{i}", target=f"n{i + 1}") for i in range(size - 1)])
+    return Graph(
+        nodes=nodes, edges=[Edge(source=f"n{i}", target=f"n{i + 1}") for i in range(size - 1)]
+    )
 
 
 def fan_out(width: int) -> Graph:
@@ -45,7 +52,10 @@ def iteration(items: int, body: int) -> tuple[Graph, dict[str, Any]]:
         Node(
             id="each",
             type=NodeType.ITERATION,
-            config={"iterator_selector": ["trigger", "data", "items"], "output_selector": [f"s{body - 1}", "result"]},
+            config={
+                "iterator_selector": ["trigger", "data", "items"],
+                "output_selector": [f"s{body - 1}", "result"],
+            },
         ),
         Node(id="each_start", type=NodeType.ITERATION_START, parent="each"),
         *(echo(f"s{i}", parent="each") for i in range(body)),
@@ -66,7 +76,8 @@ def measure(name: str, graph: Graph, data: Any = None) -> None:
     transitions = sum(1 for e in history if e["type"].endswith("StateEntered"))
     executed = sum(1 for e in run_store.events(run.id) if e.type is EventType.NODE_STARTED)
     print(
-        f"{name:<22} {record.status.value:<10} nodes run {executed:>3}  transitions {transitions:>4}"
+        f"{name:<22} {record.status.value:<10} nodes run {executed:>3}"
+        f"  transitions {transitions:>4}"
         f"  per node {transitions / executed:>5.2f}  overhead {transitions - executed:>3}"
     )
 

@@ -57,7 +57,7 @@ def environment() -> dict[str, str]:
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "TABLE_NAME": f"{PREFIX}-table",
         "BUCKET_NAME": f"{PREFIX}-data",
         "NODE_FUNCTION_ARNS": json.dumps(arns),
@@ -185,7 +185,7 @@ class _Context:
         return 300_000
 
 
-def _invoke(
+def _invoke(  # noqa: PLR0917 - the signature of the moto method it replaces
     self: LambdaSimpleBackend,
     function_name: str,
     qualifier: str | None,

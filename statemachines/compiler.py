@@ -390,8 +390,9 @@ class _Builder:
             if skip is None:
                 skip = done_state
                 states[done_state] = {"Type": "Pass", "End": True}
-            entries[index] = _state_name(node.id, "Runs? ")
-            states[entries[index]] = {
+            guard = _state_name(node.id, "Runs? ")
+            entries[index] = guard
+            states[guard] = {
                 "Type": "Choice",
                 "Choices": [{**self._taken_any(node.id), "Next": run_state}],
                 "Default": skip,

@@ -25,7 +25,9 @@ def machine_name(workflow_id: str) -> str:
     return f"{get_settings().state_machine_prefix}-{workflow_id}"
 
 
-def deploy(workflow_id: str, definition: dict[str, Any], existing_arn: str | None) -> tuple[str, str]:
+def deploy(
+    workflow_id: str, definition: dict[str, Any], existing_arn: str | None
+) -> tuple[str, str]:
     """Create or update the workflow's state machine and publish a version.
 
     Returns (state machine ARN, version ARN): the version is immutable, so a run can

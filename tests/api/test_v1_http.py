@@ -16,9 +16,17 @@ CHAIN = {
     "name": "chain",
     "description": "three nodes",
     "nodes": [
-        {"id": "fetch", "type": "tool-call", "config": {"tool": "echo", "input": {"b": "{{trigger.data.building}}"}}},
+        {
+            "id": "fetch",
+            "type": "tool-call",
+            "config": {"tool": "echo", "input": {"b": "{{trigger.data.building}}"}},
+        },
         {"id": "check", "type": "condition", "config": {"expression": "{{fetch.result.b}} == 'A'"}},
-        {"id": "analyze", "type": "ai-generate", "config": {"prompt": "report on {{fetch.result.b}}"}},
+        {
+            "id": "analyze",
+            "type": "ai-generate",
+            "config": {"prompt": "report on {{fetch.result.b}}"},
+        },
     ],
     "edges": [
         {"from": "fetch", "to": "check"},
@@ -39,7 +47,9 @@ def _wait(client: httpx.Client, workflow_id: str, run_id: str) -> dict[str, Any]
 
 def _key(server: Server, *scopes: str, tenant: str = "own") -> str:
     with server.client() as admin:
-        answer = admin.post("/v1/keys", json={"name": "t", "scopes": list(scopes), "tenant": tenant})
+        answer = admin.post(
+            "/v1/keys", json={"name": "t", "scopes": list(scopes), "tenant": tenant}
+        )
     assert answer.status_code == 201, answer.text
     key: str = answer.json()["key"]
     return key
@@ -71,12 +81,16 @@ def test_create_list_get_update_delete(server: Server) -> None:
         assert body["nodes"][0]["id"] == "fetch" and body["edges"][1]["condition"] == "true"
         workflow_id = body["id"]
 
-        summary = next(w for w in client.get("/v1/workflows").json()["workflows"] if w["_id"] == workflow_id)
+        summary = next(
+            w for w in client.get("/v1/workflows").json()["workflows"] if w["_id"] == workflow_id
+        )
         assert "nodes" not in summary and "edges" not in summary
 
         assert client.get(f"/v1/workflows/{workflow_id}").json()["nodes"] == body["nodes"]
 
-        updated = client.put(f"/v1/workflows/{workflow_id}", json={"enabled": False, "description": "paused"})
+        updated = client.put(
+            f"/v1/workflows/{workflow_id}", json={"enabled": False, "description": "paused"}
+        )
         assert updated.status_code == 200
         assert updated.json()["enabled"] is False and updated.json()["description"] == "paused"
         assert updated.json()["nodes"] == body["nodes"]
@@ -101,7 +115,9 @@ def test_run_completes_with_step_results(server: Server) -> None:
         assert steps["fetch"]["result"] == {"b": "A"}
         assert steps["check"]["result"] is True
         assert "report on A" in steps["analyze"]["result"]
-        assert all(s["status"] == "success" and s["startedAt"] <= s["completedAt"] for s in steps.values())
+        assert all(
+            s["status"] == "success" and s["startedAt"] <= s["completedAt"] for s in steps.values()
+        )
         listed = client.get(f"/v1/workflows/{workflow_id}/runs", params={"limit": 5}).json()["runs"]
         assert [r["_id"] for r in listed] == [run["_id"]]
 
@@ -112,8 +128,11 @@ def test_bad_requests_name_the_field(server: Server) -> None:
         assert missing_name.status_code == 400 and "name" in missing_name.json()["message"]
         dangling = client.post(
             "/v1/workflows",
-            json={"name": "x", "nodes": [{"id": "a", "type": "tool-call", "config": {"tool": "echo"}}],
-                  "edges": [{"from": "a", "to": "ghost"}]},
+            json={
+                "name": "x",
+                "nodes": [{"id": "a", "type": "tool-call", "config": {"tool": "echo"}}],
+                "edges": [{"from": "a", "to": "ghost"}],
+            },
         )
         assert dangling.status_code == 400 and "ghost" in dangling.json()["message"]
         assert client.post("/v1/workflows", content=b"{not json").status_code == 400
@@ -132,11 +151,15 @@ def test_tenants_are_isolated(server: Server) -> None:
     other = _key(server, "write", tenant="new")
     with server.client() as mine, server.client(other) as theirs:
         workflow_id = mine.post("/v1/workflows", json=CHAIN).json()["id"]
-        run_id = mine.post(f"/v1/workflows/{workflow_id}/run", json={"data": {"building": "A"}}).json()["runId"]
+        run_id = mine.post(
+            f"/v1/workflows/{workflow_id}/run", json={"data": {"building": "A"}}
+        ).json()["runId"]
         assert theirs.get(f"/v1/workflows/{workflow_id}").status_code == 404
         assert theirs.post(f"/v1/workflows/{workflow_id}/run", json={}).status_code == 404
         assert theirs.get(f"/v1/workflows/{workflow_id}/runs/{run_id}").status_code == 404
-        assert workflow_id not in [w["_id"] for w in theirs.get("/v1/workflows").json()["workflows"]]
+        assert workflow_id not in [
+            w["_id"] for w in theirs.get("/v1/workflows").json()["workflows"]
+        ]
 
 
 def test_keys_are_shown_once_and_can_be_revoked(server: Server) -> None:

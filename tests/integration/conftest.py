@@ -36,7 +36,9 @@ class Api:
         run_id = started.json()["runId"]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            run: dict[str, Any] = self.call("GET", f"/v1/workflows/{workflow_id}/runs/{run_id}").json()
+            run: dict[str, Any] = self.call(
+                "GET", f"/v1/workflows/{workflow_id}/runs/{run_id}"
+            ).json()
             if run["status"] in ("completed", "failed"):
                 return run
             time.sleep(0.05)

@@ -48,7 +48,9 @@ class Outcome:
     def history(self) -> list[dict[str, Any]]:
         arn = self.run.execution_arn
         client = boto3.client("stepfunctions", region_name="us-east-1")
-        events: list[dict[str, Any]] = client.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        events: list[dict[str, Any]] = client.get_execution_history(
+            executionArn=arn, maxResults=1000
+        )["events"]
         return events
 
 
@@ -87,5 +89,7 @@ def run(workflow: dict[str, Any], data: Any = None, timeout: float = 60) -> Outc
     raise AssertionError(f"run {started.id} did not finish within {timeout}s")
 
 
-def run_graph(nodes: list[Node], edges: list[Edge], data: Any = None, entry: str | None = None) -> Outcome:
+def run_graph(
+    nodes: list[Node], edges: list[Edge], data: Any = None, entry: str | None = None
+) -> Outcome:
     return run(deploy(nodes, edges, entry), data)

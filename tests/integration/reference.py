@@ -36,12 +36,20 @@ class Expected:
 def evaluate(graph: Graph, entry: str, trigger: dict[str, Any]) -> Expected:
     expected = Expected()
     handles: dict[str, str | None] = {}
-    _scope(graph, [n for n in graph.nodes if n.parent is None], entry, trigger, expected, handles)
+    _scope(
+        graph,
+        members=[n for n in graph.nodes if n.parent is None],
+        entry=entry,
+        trigger=trigger,
+        expected=expected,
+        handles=handles,
+    )
     return expected
 
 
 def _scope(
     graph: Graph,
+    *,
     members: list[Node],
     entry: str,
     trigger: dict[str, Any],
@@ -96,7 +104,11 @@ def _resolve(value: Any, lookup: Any) -> Any:
 
 
 def _run(
-    graph: Graph, node: Node, trigger: dict[str, Any], expected: Expected, handles: dict[str, str | None]
+    graph: Graph,
+    node: Node,
+    trigger: dict[str, Any],
+    expected: Expected,
+    handles: dict[str, str | None],
 ) -> None:
     lookup = _lookup(expected, trigger)
     expected.ran.append(node.id)
@@ -112,14 +124,24 @@ def _run(
         collected = []
         for index, item in enumerate(items):
             expected.outputs[node.id] = {"item": item, "index": index}
-            _scope(graph, body, start, trigger, expected, handles)
+            _scope(
+                graph,
+                members=body,
+                entry=start,
+                trigger=trigger,
+                expected=expected,
+                handles=handles,
+            )
             out_node, *path = node.config["output_selector"]
             collected.append(dig(expected.outputs.get(out_node), tuple(path)))
         outputs = {"output": collected, "result": collected}
     elif node.config.get("tool") == "echo":
         outputs = {"result": _resolve(node.config.get("input", {}), lookup)}
     else:
-        error = {"error_message": f"unknown tool '{node.config.get('tool')}'", "error_type": "UnknownTool"}
+        error = {
+            "error_message": f"unknown tool '{node.config.get('tool')}'",
+            "error_type": "UnknownTool",
+        }
         if node.error_strategy is None:
             expected.failed.append(node.id)
             return

@@ -25,7 +25,11 @@ def test_env_values_and_secrets_are_read_by_nodes_but_not_carried_in_the_state()
                 "case_id": "true",
                 "logical_operator": "and",
                 "conditions": [
-                    {"variable_selector": ["env", "TOKEN"], "comparison_operator": "start with", "value": "s3c"}
+                    {
+                        "variable_selector": ["env", "TOKEN"],
+                        "comparison_operator": "start with",
+                        "value": "s3c",
+                    }
                 ],
             }
         ],
@@ -44,7 +48,11 @@ def test_env_values_and_secrets_are_read_by_nodes_but_not_carried_in_the_state()
     ]
     document = dsl(
         [START, check, *ends],
-        [dify_edge("1711", "1713"), dify_edge("1713", "1714", "true"), dify_edge("1713", "1715", "false")],
+        [
+            dify_edge("1711", "1713"),
+            dify_edge("1713", "1714", "true"),
+            dify_edge("1713", "1715", "false"),
+        ],
         environment=[
             {"name": "GREETING", "value_type": "string", "value": "hello"},
             {"name": "TOKEN", "value_type": "secret", "value": "s3cr3t-value"},

@@ -89,7 +89,14 @@ def test_fan_out_runs_concurrently_and_the_join_sees_every_branch() -> None:
             echo("d", v="d"),
             echo("join", all="{{b.result.v}}{{c.result.v}}{{d.result.v}}"),
         ],
-        [edge("a", "b"), edge("a", "c"), edge("a", "d"), edge("b", "join"), edge("c", "join"), edge("d", "join")],
+        [
+            edge("a", "b"),
+            edge("a", "c"),
+            edge("a", "d"),
+            edge("b", "join"),
+            edge("c", "join"),
+            edge("d", "join"),
+        ],
     )
     assert outcome.run.status is RunStatus.SUCCEEDED
     assert outcome.outputs("join")["result"] == {"all": "1b1cd"}
@@ -103,7 +110,12 @@ def test_fan_out_runs_concurrently_and_the_join_sees_every_branch() -> None:
 def test_crossing_dependencies_run_completely_in_topological_order() -> None:
     # a -> b, a -> c, b -> d, c -> d, b -> c: not series-parallel.
     outcome = run_graph(
-        [echo("a", v="a"), echo("b", v="{{a.result.v}}b"), echo("c", v="{{b.result.v}}c"), echo("d", v="{{c.result.v}}{{b.result.v}}")],
+        [
+            echo("a", v="a"),
+            echo("b", v="{{a.result.v}}b"),
+            echo("c", v="{{b.result.v}}c"),
+            echo("d", v="{{c.result.v}}{{b.result.v}}"),
+        ],
         [edge("a", "b"), edge("a", "c"), edge("b", "d"), edge("c", "d"), edge("b", "c")],
     )
     assert outcome.executed() == ["a", "b", "c", "d"]
@@ -158,7 +170,12 @@ def test_branches_inside_a_parallel_region_skip_independently() -> None:
 
 def test_a_node_whose_every_input_was_skipped_is_skipped_with_its_successors() -> None:
     outcome = run_graph(
-        [node("check", "if-else", expression="{{trigger.data.go}} == true"), echo("a"), echo("b"), echo("c")],
+        [
+            node("check", "if-else", expression="{{trigger.data.go}} == true"),
+            echo("a"),
+            echo("b"),
+            echo("c"),
+        ],
         [edge("check", "a", "true"), edge("a", "b"), edge("b", "c")],
         {"go": False},
     )
@@ -196,13 +213,29 @@ def test_iteration_maps_the_body_over_items_in_order() -> None:
 
 def test_iteration_flattens_lists_and_handles_failing_items() -> None:
     # The middle item has no path, so json_path fails for it.
-    body = node("body", "tool", parent="it", tool="json_path", input={"data": "{{it.item.data}}", "path": "{{it.item.path}}"})
-    items = [{"data": {"v": [1, 2]}, "path": "$.v"}, {"data": {}, "path": ""}, {"data": {"v": [4]}, "path": "$.v"}]
+    body = node(
+        "body",
+        "tool",
+        parent="it",
+        tool="json_path",
+        input={"data": "{{it.item.data}}", "path": "{{it.item.path}}"},
+    )
+    items = [
+        {"data": {"v": [1, 2]}, "path": "$.v"},
+        {"data": {}, "path": ""},
+        {"data": {"v": [4]}, "path": "$.v"},
+    ]
 
     def iteration(**mode: str) -> list[Node]:
         return [
             echo("src", items=items),
-            node("it", "iteration", iterator_selector=["src", "result", "items"], output_selector=["body", "result"], **mode),
+            node(
+                "it",
+                "iteration",
+                iterator_selector=["src", "result", "items"],
+                output_selector=["body", "result"],
+                **mode,
+            ),
             node("it_start", "iteration-start", parent="it"),
             body,
         ]
@@ -239,7 +272,13 @@ def test_fail_branch_takes_the_fail_edge_with_error_outputs() -> None:
 def test_default_value_and_continue_strategies_go_on() -> None:
     outcome = run_graph(
         [
-            node("risky", "tool", error_strategy="default-value", default_outputs={"result": "fallback"}, **FAILING),
+            node(
+                "risky",
+                "tool",
+                error_strategy="default-value",
+                default_outputs={"result": "fallback"},
+                **FAILING,
+            ),
             node("lenient", "tool", error_strategy="continue", **FAILING),
             echo("next", got="{{risky.result}}", error="{{lenient.error_type}}"),
         ],
@@ -251,7 +290,10 @@ def test_default_value_and_continue_strategies_go_on() -> None:
 
 def test_retries_then_fails_the_run_naming_the_node() -> None:
     outcome = run_graph(
-        [echo("first"), node("flaky", "tool", retry={"max_retries": 2, "interval_seconds": 0}, **FAILING)],
+        [
+            echo("first"),
+            node("flaky", "tool", retry={"max_retries": 2, "interval_seconds": 0}, **FAILING),
+        ],
         [edge("first", "flaky")],
     )
     assert outcome.run.status is RunStatus.FAILED
@@ -296,5 +338,8 @@ def test_limits_are_refused_at_save_time(monkeypatch: pytest.MonkeyPatch) -> Non
     get_settings.cache_clear()
     huge = "y" * 300_000
     with pytest.raises(InvalidWorkflow, match=r"compiled state machine is [\d,]+ bytes"):
-        run_graph([echo(f"n{i}", pad=huge) for i in range(4)], [edge(f"n{i}", f"n{i + 1}") for i in range(3)])
+        run_graph(
+            [echo(f"n{i}", pad=huge) for i in range(4)],
+            [edge(f"n{i}", f"n{i + 1}") for i in range(3)],
+        )
     get_settings.cache_clear()

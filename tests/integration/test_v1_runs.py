@@ -49,9 +49,27 @@ def test_spec_example_runs_to_completion(api: Api) -> None:
             "name": "每日设备巡检",
             "trigger": {"type": "cron", "schedule": "0 9 * * *"},
             "nodes": [
-                {"id": "fetch", "type": "tool-call", "config": {"tool": "echo", "input": {"devices": ["d1", "d2"]}}},
-                {"id": "analyze", "type": "ai-generate", "config": {"prompt": "分析设备数据:{{fetch.result}} @ {{trigger.data.building}}"}},
-                {"id": "notify", "type": "email-send", "config": {"to": "ops@example.com", "subject": "巡检报告", "body": "{{analyze.result}}"}},
+                {
+                    "id": "fetch",
+                    "type": "tool-call",
+                    "config": {"tool": "echo", "input": {"devices": ["d1", "d2"]}},
+                },
+                {
+                    "id": "analyze",
+                    "type": "ai-generate",
+                    "config": {
+                        "prompt": "分析设备数据:{{fetch.result}} @ {{trigger.data.building}}"
+                    },
+                },
+                {
+                    "id": "notify",
+                    "type": "email-send",
+                    "config": {
+                        "to": "ops@example.com",
+                        "subject": "巡检报告",
+                        "body": "{{analyze.result}}",
+                    },
+                },
             ],
             "edges": [{"from": "fetch", "to": "analyze"}, {"from": "analyze", "to": "notify"}],
         }
@@ -75,11 +93,31 @@ def test_condition_takes_one_branch_and_skips_the_other(api: Api) -> None:
         {
             "name": "branch",
             "nodes": [
-                {"id": "check", "type": "condition", "config": {"expression": "{{trigger.data.temp}} >= 30"}},
-                {"id": "hot", "type": "tool-call", "config": {"tool": "echo", "input": {"say": "hot"}}},
-                {"id": "cold", "type": "tool-call", "config": {"tool": "echo", "input": {"say": "cold"}}},
-                {"id": "after_hot", "type": "tool-call", "config": {"tool": "echo", "input": {"x": "{{hot.result.say}}"}}},
-                {"id": "merge", "type": "ai-generate", "config": {"prompt": "{{hot.result.say}}{{cold.result.say}}"}},
+                {
+                    "id": "check",
+                    "type": "condition",
+                    "config": {"expression": "{{trigger.data.temp}} >= 30"},
+                },
+                {
+                    "id": "hot",
+                    "type": "tool-call",
+                    "config": {"tool": "echo", "input": {"say": "hot"}},
+                },
+                {
+                    "id": "cold",
+                    "type": "tool-call",
+                    "config": {"tool": "echo", "input": {"say": "cold"}},
+                },
+                {
+                    "id": "after_hot",
+                    "type": "tool-call",
+                    "config": {"tool": "echo", "input": {"x": "{{hot.result.say}}"}},
+                },
+                {
+                    "id": "merge",
+                    "type": "ai-generate",
+                    "config": {"prompt": "{{hot.result.say}}{{cold.result.say}}"},
+                },
             ],
             "edges": [
                 {"from": "check", "to": "hot", "condition": "true"},
@@ -105,7 +143,11 @@ def test_failing_http_node_fails_the_run_with_its_error(api: Api, http_server: s
             "name": "http",
             "nodes": [
                 {"id": "ok", "type": "http-request", "config": {"url": f"{http_server}/devices"}},
-                {"id": "bad", "type": "http-request", "config": {"url": "http://169.254.169.254/latest/meta-data"}},
+                {
+                    "id": "bad",
+                    "type": "http-request",
+                    "config": {"url": "http://169.254.169.254/latest/meta-data"},
+                },
                 {"id": "never", "type": "tool-call", "config": {"tool": "echo"}},
             ],
             "edges": [{"from": "ok", "to": "bad"}, {"from": "bad", "to": "never"}],
@@ -130,13 +172,20 @@ def test_api_keys_are_stored_only_as_hashes(api: Api) -> None:
 
 
 def test_run_records_are_listed_newest_first(api: Api) -> None:
-    workflow = api.create({"name": "n", "nodes": [{"id": "a", "type": "tool-call", "config": {"tool": "echo"}}]})
+    workflow = api.create(
+        {"name": "n", "nodes": [{"id": "a", "type": "tool-call", "config": {"tool": "echo"}}]}
+    )
     first = api.run_to_end(workflow["id"], {"n": 1})
     second = api.run_to_end(workflow["id"], {"n": 2})
-    listed = api.call("GET", f"/v1/workflows/{workflow['id']}/runs", params={"limit": 1}).json()["runs"]
+    listed = api.call("GET", f"/v1/workflows/{workflow['id']}/runs", params={"limit": 1}).json()[
+        "runs"
+    ]
     assert [r["_id"] for r in listed] == [second["_id"]]
     both = api.call("GET", f"/v1/workflows/{workflow['id']}/runs").json()["runs"]
     assert [r["_id"] for r in both] == [second["_id"], first["_id"]]
-    assert boto3.client("stepfunctions").describe_execution(
-        executionArn=f"arn:aws:states:us-east-1:123456789012:execution:stepcanvas-{workflow['id']}:{first['_id']}"
-    )["status"] == "SUCCEEDED"
+    assert (
+        boto3.client("stepfunctions").describe_execution(
+            executionArn=f"arn:aws:states:us-east-1:123456789012:execution:stepcanvas-{workflow['id']}:{first['_id']}"
+        )["status"]
+        == "SUCCEEDED"
+    )

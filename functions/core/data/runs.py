@@ -12,7 +12,6 @@ from functions.core.data.schema import GSI1, GSI2, META
 from functions.core.data.table import dump, load, query_all, table
 from functions.core.model.run import Run, RunStatus, StepEvent
 
-
 # An item holds 400 KB; an event larger than this (a node's big inputs) is stored in S3
 # whole and its item keeps the address.
 EVENT_INLINE_LIMIT = 300 * 1024
@@ -150,7 +149,9 @@ def events(run_id: str, after_seq: int = 0) -> list[StepEvent]:
         ConsistentRead=True,
     )
     return [
-        StepEvent.model_validate(load(item["body"]) if "body" in item else blobs.get_json(item["bodyRef"]))
+        StepEvent.model_validate(
+            load(item["body"]) if "body" in item else blobs.get_json(item["bodyRef"])
+        )
         for item in items
     ]
 

@@ -88,7 +88,7 @@ def evaluate(expression: Expression, lookup: Callable[[Selector], Any]) -> bool:
     return compare(left, expression.op, right)
 
 
-def compare(left: Any, op: str, right: Any) -> bool:
+def compare(left: Any, op: str, right: Any) -> bool:  # noqa: PLR0911 - one return per operator
     """One comparison with the coercions a workflow author expects ("5" > 3 is true)."""
     if op == "truthy":
         return not is_empty(left) and left is not False
@@ -232,7 +232,7 @@ class _Parser:
                 for _ in parts:
                     self.take()
                 return phrase.removeprefix("is ")
-        kind, value = self.take()
+        _, value = self.take()
         if value.lower() in _COMPARATORS:
             return value.lower()
         raise ExpressionError(f"unknown operator '{value}' in condition {self.text!r}")

@@ -20,7 +20,8 @@ def prepare(config: IterationConfig, ctx: NodeContext) -> list[Any]:
         items = []
     if not isinstance(items, list):
         raise NodeError(
-            f"iterator {'.'.join(config.iterator_selector)} is {type(items).__name__}, not an array",
+            f"iterator {'.'.join(config.iterator_selector)} is {type(items).__name__},"
+            " not an array",
             "IterationInputError",
         )
     size = len(json.dumps(items, ensure_ascii=False).encode())

@@ -1,0 +1,9 @@
+"""`make bench`: every benchmark in turn, each printing its own figures."""
+
+from __future__ import annotations
+
+from bench import compile_cost, service_latency, transitions, v1_run_latency
+
+for module in (compile_cost, transitions, v1_run_latency, service_latency):
+    print(f"\n== {module.__name__} ==", flush=True)
+    module.main()
