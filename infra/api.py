@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Aws, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.compliance import acknowledge, acknowledge_wildcards
-from infra.engine import SERVICE_PREFIX, Engine
+from infra.compliance import acknowledge, acknowledge_wildcards, resource_finding
+from infra.engine import SERVICE_PREFIX, Engine, states_arn
 from infra.lambda_function import LOG_RETENTION, ServiceFunction
 from infra.storage import Storage
+from infra.stream import STREAM_TIMEOUT, stream_function
 
 STAGE_NAME = "prod"
 THROTTLE_RATE_LIMIT = 100  # requests per second, steady state
@@ -41,6 +42,12 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/v1/keys": ("GET", "POST"),
     "/v1/keys/{keyId}": ("DELETE",),
 }
+# The routes that start a run go to the stream function instead (infra/stream.py): they may
+# answer as a server-sent event stream (`response_mode: streaming`), which only Lambda
+# response streaming can carry. functions/stream/app.py serves exactly these.
+STREAM_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {("/v1/workflows/run", "POST"), ("/v1/workflows/{id}/run", "POST")}
+)
 
 # Errors API Gateway answers itself, in the API's error shape {code, message, status}.
 _GATEWAY_ERRORS = {
@@ -62,6 +69,22 @@ class Api(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = self._api_function(code, storage, engine)
+        self.stream_function = stream_function(
+            self, "stream", code=code, storage=storage, engine=engine
+        )
+        self._stream_integration = apigw.LambdaIntegration(
+            self.stream_function,
+            # CDK (since 2.230) renders STREAM as both halves API Gateway needs: the
+            # integration's responseTransferMode and the URI of Lambda's
+            # InvokeWithResponseStream (`2021-11-15/functions/<arn>/response-streaming-
+            # invocations`) instead of Invoke (`2015-03-31/…/invocations`), so no escape
+            # hatch is needed; tests/infra assert both in the template.
+            response_transfer_mode=apigw.ResponseTransferMode.STREAM,
+            # Streamed integrations may run 15 minutes instead of 29 seconds.
+            timeout=STREAM_TIMEOUT,
+            # lambda:InvokeFunction also authorises InvokeWithResponseStream.
+            scope_permission_to_method=False,
+        )
         authorizer = apigw.RequestAuthorizer(
             self,
             "KeyAuthorizer",
@@ -178,6 +201,8 @@ class Api(Construct):
             for method in methods:
                 resource.add_method(
                     method,
+                    # None: the API's default integration, the api function.
+                    self._stream_integration if (path, method) in STREAM_ROUTES else None,
                     request_validator=self._validator,
                     request_parameters=_path_parameters(path),
                 )
@@ -237,7 +262,7 @@ class Api(Construct):
 
 def _grant_state_machines(role: iam.IRole, state_machine_role: iam.IRole) -> None:
     """The api function creates, versions and runs the compiled state machines."""
-    prefix = f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+    state_machines, executions = states_arn("stateMachine"), states_arn("execution")
     role.add_to_principal_policy(
         iam.PolicyStatement(
             actions=[
@@ -248,7 +273,7 @@ def _grant_state_machines(role: iam.IRole, state_machine_role: iam.IRole) -> Non
                 "states:DescribeStateMachine",
                 "states:StartExecution",
             ],
-            resources=[f"{prefix}:stateMachine:{SERVICE_PREFIX}-*"],
+            resources=[state_machines],
         )
     )
     role.add_to_principal_policy(
@@ -258,7 +283,7 @@ def _grant_state_machines(role: iam.IRole, state_machine_role: iam.IRole) -> Non
                 "states:DescribeExecution",
                 "states:GetExecutionHistory",
             ],
-            resources=[f"{prefix}:execution:{SERVICE_PREFIX}-*"],
+            resources=[executions],
         )
     )
     role.add_to_principal_policy(
@@ -268,13 +293,9 @@ def _grant_state_machines(role: iam.IRole, state_machine_role: iam.IRole) -> Non
             conditions={"StringEquals": {"iam:PassedToService": "states.amazonaws.com"}},
         )
     )
-    nag_prefix = "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>"
     acknowledge_wildcards(
         role,
-        [
-            f"Resource::{nag_prefix}:stateMachine:{SERVICE_PREFIX}-*",
-            f"Resource::{nag_prefix}:execution:{SERVICE_PREFIX}-*",
-        ],
+        [resource_finding(state_machines), resource_finding(executions)],
         "State machines are created per workflow at run time; the api function may touch "
         f"only those named {SERVICE_PREFIX}-* and their executions.",
     )

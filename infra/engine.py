@@ -16,7 +16,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from functions.nodes.catalog import NODES, RUNS_FUNCTION_NAME, RUNS_HANDLER, Capability
-from infra.compliance import acknowledge_wildcards, arn_of
+from infra.compliance import acknowledge_wildcards, arn_of, resource_finding
 from infra.lambda_function import LOG_RETENTION, ServiceFunction
 from infra.storage import Storage
 
@@ -159,7 +159,7 @@ def _grant(role: iam.IRole, capability: Capability, *, email_sender: str) -> Non
             )
             acknowledge_wildcards(
                 role,
-                [_finding(resource)],
+                [resource_finding(resource)],
                 "SES authorises the sending identity (the address or its domain), unknown "
                 "at synth; the ses:FromAddress condition pins the sender.",
             )
@@ -178,7 +178,7 @@ def _grant(role: iam.IRole, capability: Capability, *, email_sender: str) -> Non
             )
             acknowledge_wildcards(
                 role,
-                [_finding(r) for r in resources],
+                [resource_finding(r) for r in resources],
                 "Workflows choose their model per node at run time; only Bedrock foundation "
                 "models and this account's inference profiles.",
             )
@@ -193,7 +193,7 @@ def _grant(role: iam.IRole, capability: Capability, *, email_sender: str) -> Non
             )
             acknowledge_wildcards(
                 role,
-                [_finding(parameter), _finding(secret)],
+                [resource_finding(parameter), resource_finding(secret)],
                 f"Model keys are looked up by name at run time, only under /{SECRETS_PATH}/ "
                 f"(SSM) and {SECRETS_PATH}/ (Secrets Manager).",
             )
@@ -207,7 +207,7 @@ def _grant(role: iam.IRole, capability: Capability, *, email_sender: str) -> Non
             )
             acknowledge_wildcards(
                 role,
-                [_finding(resource)],
+                [resource_finding(resource)],
                 "Tool functions are registered by users after deployment; only functions "
                 f"named {TOOL_FUNCTION_PREFIX}* may be invoked.",
             )
@@ -215,10 +215,8 @@ def _grant(role: iam.IRole, capability: Capability, *, email_sender: str) -> Non
             assert_never(capability)
 
 
-def _finding(arn: str) -> str:
-    """How cdk-nag spells an ARN built from pseudo parameters in an IAM5 finding."""
-    return "Resource::" + (
-        arn.replace(Aws.PARTITION, "<AWS::Partition>")
-        .replace(Aws.REGION, "<AWS::Region>")
-        .replace(Aws.ACCOUNT_ID, "<AWS::AccountId>")
-    )
+def states_arn(resource_type: str) -> str:
+    """The ARN pattern of the compiled state machines (`stateMachine`) or their runs
+    (`execution`): only names under SERVICE_PREFIX, created per workflow at run time."""
+    partition, region, account = Aws.PARTITION, Aws.REGION, Aws.ACCOUNT_ID
+    return f"arn:{partition}:states:{region}:{account}:{resource_type}:{SERVICE_PREFIX}-*"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import cast
 
 from aws_cdk import Duration
@@ -36,6 +36,7 @@ class ServiceFunction(Construct):
         timeout: Duration,
         environment: Mapping[str, str],
         memory_size: int = 512,
+        layers: Sequence[lambda_.ILayerVersion] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -58,6 +59,7 @@ class ServiceFunction(Construct):
             memory_size=memory_size,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
+            layers=list(layers),
             environment={
                 "POWERTOOLS_SERVICE_NAME": service,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,

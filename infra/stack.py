@@ -39,10 +39,20 @@ class StepcanvasStack(Stack):
             self,
             "Monitoring",
             rest_api=api.rest_api,
-            functions={"api": api.function, RUNS_FUNCTION_NAME: engine.runs_function},
+            functions={
+                "api": api.function,
+                "stream": api.stream_function,
+                RUNS_FUNCTION_NAME: engine.runs_function,
+            },
         )
-        # A fixed output name, so scripts can read `Stepcanvas.ApiUrl` after a deploy.
+        # Fixed output names, so scripts can read `Stepcanvas.ApiUrl` after a deploy.
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of the API")
+        CfnOutput(
+            self,
+            "TableName",
+            value=storage.table.table_name,
+            description="The table; `python -m tools.bootstrap_key --table` takes it",
+        )
 
     def _setting(self, key: str, default: str) -> str:
         value = self.node.try_get_context(key)

@@ -1,7 +1,9 @@
-"""CDK assertions on the Stepcanvas template, synthesized once by running `python app.py`.
+"""CDK assertions on the Stepcanvas template, synthesized by running `python app.py`.
 
-Running the real entry point (as `cdk synth` does, with cdk.json's context) also proves that
-app.py applies cdk-nag: an unacknowledged finding fails that synthesis.
+The entry point runs twice, at once: as `cdk synth` runs it (cdk.json's context and the
+CLI's switches in CDK_CONTEXT_JSON), and bare, as `make synth` does; both must give one
+template. Running the real entry point also proves that app.py applies cdk-nag: an
+unacknowledged finding fails synthesis.
 """
 
 from __future__ import annotations
@@ -15,13 +17,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import App, Stack
 from aws_cdk.assertions import Match, Template
 
 from functions.core.data.schema import INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from functions.core.model.workflow import NodeType
 from functions.nodes.catalog import NODES, RUNS_HANDLER, Capability, NodeSpec
-from infra.api import ROUTES
+import app as cdk_app
+from functions.stream import app as stream_app
+from infra.api import ROUTES, STREAM_ROUTES
 from infra.lambda_asset import SKIP_DEPENDENCY_INSTALL_ENV
+from infra.stream import (
+    DEFAULT_LWA_LAYER_VERSION,
+    LWA_LAYER_ARN_CONTEXT,
+    LWA_LAYER_VERSION_CONTEXT,
+    STREAM_HANDLER,
+    web_adapter_layer_arn,
+)
 
 # Synthesis is slow: keep this module on one xdist worker so it happens once.
 pytestmark = pytest.mark.xdist_group("infra")
@@ -70,31 +82,61 @@ class Synth:
         return logical_id
 
 
-@pytest.fixture(scope="module")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-    env = {
-        **os.environ,
-        # What `cdk synth` hands the app: an output directory and cdk.json's context.
+# What CDK CLI 2.1148 adds to cdk.json's context when it runs the app (`cdk synth`).
+CLI_CONTEXT = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:version-reporting": True,
+    "aws:cdk:bundling-stacks": ["**"],
+}
+
+
+def _start_synth(outdir: Path, context: dict[str, Any] | None) -> subprocess.Popen[str]:
+    # Nothing of a surrounding CDK run leaks in; only what the case under test sets.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDK_")}
+    env |= {
         "CDK_OUTDIR": str(outdir),
-        "CDK_CONTEXT_JSON": json.dumps(context),
         SKIP_DEPENDENCY_INSTALL_ENV: "1",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
-    result = subprocess.run(
+    if context is not None:
+        env["CDK_CONTEXT_JSON"] = json.dumps(context)
+    return subprocess.Popen(
         [sys.executable, "app.py"],
         cwd=REPO_ROOT,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
-        check=False,
     )
-    if result.returncode != 0:
-        pytest.fail(f"python app.py failed:\n{result.stderr}")
+
+
+def _finish_synth(name: str, process: subprocess.Popen[str], outdir: Path) -> Synth:
+    _, stderr = process.communicate(timeout=300)
+    if process.returncode != 0:
+        pytest.fail(f"python app.py ({name}) failed:\n{stderr}")
     template = json.loads((outdir / "Stepcanvas.template.json").read_text())
     return Synth(Template.from_json(template), template["Resources"], outdir)
+
+
+@pytest.fixture(scope="module")
+def synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synth]:
+    """`python app.py` run as `cdk synth` runs it, and bare (make synth), side by side."""
+    project_context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    cases: dict[str, dict[str, Any] | None] = {
+        "cdk synth": {**project_context, **CLI_CONTEXT},
+        "python app.py": None,
+    }
+    started = {}
+    for name, context in cases.items():
+        outdir = tmp_path_factory.mktemp("cdk.out")
+        started[name] = (_start_synth(outdir, context), outdir)
+    return {name: _finish_synth(name, *run) for name, run in started.items()}
+
+
+@pytest.fixture(scope="module")
+def synth(synths: dict[str, Synth]) -> Synth:
+    return synths["cdk synth"]
 
 
 # -- storage ---------------------------------------------------------------------------
@@ -279,6 +321,146 @@ def test_api_function_gets_the_engine_settings(synth: Synth) -> None:
     } <= set(props["Environment"]["Variables"])
 
 
+# -- the stream function ------------------------------------------------------------------
+
+
+def _stream_props(synth: Synth) -> dict[str, Any]:
+    return dict(synth.resources[synth.function_id(STREAM_HANDLER)]["Properties"])
+
+
+def test_stream_function_runs_run_sh_behind_the_web_adapter_layer(synth: Synth) -> None:
+    props = _stream_props(synth)
+    assert (props["Runtime"], props["Architectures"]) == ("python3.12", ["arm64"])
+    assert props["Timeout"] == 15 * 60
+    # The same asset as every other function.
+    api = synth.resources[synth.function_id(API_HANDLER)]["Properties"]
+    assert props["Code"] == api["Code"]
+    (layer,) = props["Layers"]
+    assert layer == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:aws:lambda:",
+                {"Ref": "AWS::Region"},
+                f":753240598075:layer:LambdaAdapterLayerArm64:{DEFAULT_LWA_LAYER_VERSION}",
+            ],
+        ]
+    }
+
+
+def test_stream_function_environment(synth: Synth) -> None:
+    variables = _stream_props(synth)["Environment"]["Variables"]
+    assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
+    assert variables["AWS_LWA_INVOKE_MODE"] == "response_stream"
+    # run.sh starts uvicorn on the port the adapter forwards to.
+    run_sh = (REPO_ROOT / STREAM_HANDLER).read_text()
+    assert '--port "${AWS_LWA_PORT:-' in run_sh
+    assert variables["AWS_LWA_PORT"] == run_sh.split("${AWS_LWA_PORT:-")[1].split("}")[0]
+    assert {
+        "TABLE_NAME",
+        "BUCKET_NAME",
+        "NODE_FUNCTION_ARNS",
+        "RUNS_FUNCTION_ARN",
+        "STATE_MACHINE_ROLE_ARN",
+        "STATE_MACHINE_PREFIX",
+        "POWERTOOLS_SERVICE_NAME",
+    } <= set(variables)
+    # The app ends a stream before Lambda (and API Gateway) would cut it, and blocking
+    # answers come well inside API Gateway's 5-minute idle timeout.
+    assert 0 < float(variables["SERVICE_STREAM_SECONDS"]) < _stream_props(synth)["Timeout"]
+    assert 0 < float(variables["SERVICE_BLOCKING_SECONDS"]) < 5 * 60
+
+
+def test_run_sh_is_executable_in_the_asset(synth: Synth) -> None:
+    (run_sh,) = synth.outdir.glob(f"asset.*/{STREAM_HANDLER}")
+    assert os.access(run_sh, os.X_OK)
+
+
+def test_stream_routes_are_the_routes_the_stream_app_serves() -> None:
+    served = {(path.replace("{workflow_id}", "{id}"), "POST") for path in stream_app.PATHS}
+    assert served == set(STREAM_ROUTES)
+    assert {(path, method) for path, method in ROUTE_METHODS} >= STREAM_ROUTES
+
+
+def _integration_target(integration: dict[str, Any]) -> tuple[str, str]:
+    """(Lambda API path, function logical id) of an AWS_PROXY integration's URI."""
+    parts = integration["Uri"]["Fn::Join"][1]
+    (function,) = [part for part in parts if isinstance(part, dict) and "Fn::GetAtt" in part]
+    text = "".join(part for part in parts if isinstance(part, str))
+    return text, function["Fn::GetAtt"][0]
+
+
+@pytest.mark.parametrize(("path", "method"), sorted(STREAM_ROUTES))
+def test_run_route_streams_from_the_stream_function(synth: Synth, path: str, method: str) -> None:
+    props = _methods(synth)[(path, method)]
+    integration = props["Integration"]
+    assert integration["Type"] == "AWS_PROXY"
+    assert integration["ResponseTransferMode"] == "STREAM"
+    # API Gateway keeps a streamed integration open up to 15 minutes, not 29 seconds.
+    assert integration["TimeoutInMillis"] == 15 * 60 * 1000
+    uri, function_id = _integration_target(integration)
+    assert function_id == synth.function_id(STREAM_HANDLER)
+    assert ":lambda:path/2021-11-15/functions/" in uri
+    assert uri.endswith("/response-streaming-invocations")
+    assert props["AuthorizationType"] == "CUSTOM"
+    assert props["AuthorizerId"] == {"Ref": _authorizer_id(synth)}
+
+
+def test_every_other_method_is_buffered_on_the_api_function(synth: Synth) -> None:
+    api_id = synth.function_id(API_HANDLER)
+    for route, props in _methods(synth).items():
+        if route in STREAM_ROUTES:
+            continue
+        integration = props["Integration"]
+        assert integration.get("ResponseTransferMode", "BUFFERED") == "BUFFERED", route
+        uri, function_id = _integration_target(integration)
+        assert (function_id, uri.endswith("/2015-03-31/functions//invocations")) == (
+            api_id,
+            True,
+        ), route
+
+
+def test_api_gateway_may_invoke_the_stream_function(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {
+            "Action": "lambda:InvokeFunction",
+            "Principal": "apigateway.amazonaws.com",
+            "FunctionName": {"Fn::GetAtt": [synth.function_id(STREAM_HANDLER), "Arn"]},
+        },
+    )
+
+
+def test_stream_function_errors_raise_an_alarm(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "Errors",
+            "Dimensions": [
+                {"Name": "FunctionName", "Value": {"Ref": synth.function_id(STREAM_HANDLER)}}
+            ],
+        },
+    )
+
+
+def _layer_arn(context: dict[str, Any]) -> Any:
+    stack = Stack(App(context=context), "LayerTest")
+    return stack.resolve(web_adapter_layer_arn(stack))
+
+
+def test_web_adapter_layer_version_and_arn_are_context_values() -> None:
+    (_, parts) = _layer_arn({LWA_LAYER_VERSION_CONTEXT: "31"})["Fn::Join"]
+    assert parts[-1].endswith(":layer:LambdaAdapterLayerArm64:31")
+    own = "arn:aws-cn:lambda:cn-north-1:123456789012:layer:MyAdapter:3"
+    assert _layer_arn({LWA_LAYER_ARN_CONTEXT: own}) == own
+
+
+@pytest.mark.parametrize("version", ["latest", "0", "-1", "3.1"])
+def test_a_bad_web_adapter_layer_version_fails_synthesis(version: str) -> None:
+    with pytest.raises(ValueError, match=LWA_LAYER_VERSION_CONTEXT):
+        _layer_arn({LWA_LAYER_VERSION_CONTEXT: version})
+
+
 # -- node functions and their permissions ----------------------------------------------
 
 
@@ -392,6 +574,23 @@ def test_api_function_manages_prefixed_state_machines_and_passes_only_their_role
     assert pass_role["Resource"] == {"Fn::GetAtt": [synth.state_machine_role_id(), "Arn"]}
 
 
+def test_stream_function_starts_stops_and_describes_executions_only(synth: Synth) -> None:
+    statements = _statements(synth, synth.role_id(STREAM_HANDLER))
+    states = [s for s in statements if _as_list(s["Action"])[0].startswith("states:")]
+    assert {action for s in states for action in _as_list(s["Action"])} == {
+        "states:StartExecution",
+        "states:StopExecution",
+        "states:DescribeExecution",
+    }
+    for statement in states:
+        assert json.dumps(statement["Resource"]).endswith(':stepcanvas-*"]]}')
+    actions = _allowed_actions(synth, STREAM_HANDLER)
+    # Records runs, reads their event logs, files and claim-checked outputs.
+    assert {"dynamodb:PutItem", "dynamodb:Query", "s3:PutObject", "s3:GetObject*"} <= actions
+    # Never mails, calls models, invokes functions or creates state machines.
+    assert not {a for a in actions if a.split(":")[0] in {"ses", "bedrock", "lambda", "iam"}}
+
+
 # -- compliance and the app entry point -------------------------------------------------
 
 
@@ -404,3 +603,37 @@ def test_app_py_synthesizes_with_no_cdk_nag_or_template_findings(synth: Synth) -
     ]
     assert violations == []
     assert "ApiUrl" in synth.template.to_json()["Outputs"]
+
+
+def test_bare_python_app_py_synthesizes_what_cdk_synth_does(synths: dict[str, Synth]) -> None:
+    # Without cdk.json's feature flags the app synthesized another template (or failed).
+    templates = {name: synth.template.to_json() for name, synth in synths.items()}
+    assert templates["python app.py"] == templates["cdk synth"]
+
+
+def test_app_starts_from_cdk_json_and_the_cli_context_wins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    flag = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
+    project = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    assert cdk_app.default_context() == {**CLI_CONTEXT, **project}
+    monkeypatch.delenv("CDK_CONTEXT_JSON", raising=False)
+    assert App(context=cdk_app.default_context()).node.try_get_context(flag) is True
+    monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps({flag: False}))
+    assert App(context=cdk_app.default_context()).node.try_get_context(flag) is False
+
+
+def test_app_writes_to_cdk_out_unless_the_cli_names_a_directory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CDK_OUTDIR", raising=False)
+    assert cdk_app.default_outdir() == str(REPO_ROOT / "cdk.out")
+    monkeypatch.setenv("CDK_OUTDIR", "/elsewhere")
+    assert cdk_app.default_outdir() is None
+
+
+def test_stack_outputs_the_api_url_and_the_table_name(synth: Synth) -> None:
+    outputs = synth.template.to_json()["Outputs"]
+    (table_id,) = synth.of_type("AWS::DynamoDB::Table")
+    assert outputs["TableName"]["Value"] == {"Ref": table_id}
+    assert "ApiUrl" in outputs

@@ -59,11 +59,8 @@ def build_definition(
 def _check_config(node: Node) -> tuple[list[str], list[Selector]]:
     if node.type in BODY_START_TYPES:
         return [], []  # a marker where a body starts: no config, no task
-    spec = NODES.get(node.type)
-    if spec is None:
-        return [f"node type '{node.type.value}' is not supported yet"], []
     try:
-        config = spec.config.model_validate(node.config)
+        config = NODES[node.type].config.model_validate(node.config)
     except ValidationError as exc:
         return [_config_error(error["loc"], error["msg"]) for error in exc.errors()], []
     return [], config.references()

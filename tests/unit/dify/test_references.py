@@ -8,8 +8,9 @@ import pytest
 
 from functions.core.errors import InvalidWorkflow
 from functions.core.model.dify_format import import_document
-from functions.core.model.workflow import Graph, Node, NodeType
+from functions.core.model.workflow import BODY_START_TYPES, NodeType
 from functions.core.services.definitions import build_definition
+from functions.nodes.catalog import NODES
 from tests.unit.dify.support import START, dify_edge, dify_node, dsl
 
 pytestmark = pytest.mark.usefixtures("deploy_env")
@@ -133,16 +134,6 @@ def test_dify_config_problems_are_found_at_save() -> None:
     assert save(nodes, edges) == ["node 'agg': config.variables: Input should be a valid list"]
 
 
-def test_a_node_type_without_a_function_is_refused_at_save() -> None:
-    graph = Graph(
-        nodes=[
-            Node(id="s", type=NodeType.START, config={"variables": []}),
-            Node(id="p", type=NodeType.PARAMETER_EXTRACTOR),
-        ],
-        edges=[],
-    )
-
-    with pytest.raises(InvalidWorkflow) as caught:
-        build_definition(graph, "s")
-
-    assert "node 'p': node type 'parameter-extractor' is not supported yet" in str(caught.value)
+def test_every_node_type_but_the_body_markers_has_a_function() -> None:
+    # Validation and the compiler rely on it: each executable type has a NodeSpec.
+    assert set(NodeType) - set(NODES) == BODY_START_TYPES
