@@ -27,8 +27,10 @@ STREAM_HANDLER = "functions/stream/run.sh"
 # and with the same version number everywhere:
 #   arn:aws:lambda:<region>:753240598075:layer:LambdaAdapterLayer{Arm64,X86}:<version>
 # The version is a deployment setting: `cdk deploy -c stepcanvas:lwaLayerVersion=<n>`.
-# The default is the version the adapter's README ("Zip Packages") names for LWA 1.x; read
-# the release notes before moving it (https://github.com/aws/aws-lambda-web-adapter).
+# The default is the layer version the adapter's README ("Zip Packages") named when this
+# was written (LWA 1.x); read the release notes before moving it
+# (https://github.com/aws/aws-lambda-web-adapter). The region is the stack's own, resolved
+# at deploy time (${AWS::Region}), so no per-region mapping is needed.
 # Regions where AWS publishes no such layer (China, GovCloud) or a copy in your own account
 # take the whole ARN instead: `-c stepcanvas:lwaLayerArn=arn:…`.
 LWA_LAYER_VERSION_CONTEXT = "stepcanvas:lwaLayerVersion"

@@ -35,9 +35,10 @@ def deploy(
     """
     settings = get_settings()
     body = json.dumps(definition, ensure_ascii=False)
+    logging = _logging(settings.state_machine_log_group_arn)
     if existing_arn:
         answer = _client().update_state_machine(
-            stateMachineArn=existing_arn, definition=body, publish=True
+            stateMachineArn=existing_arn, definition=body, publish=True, **logging
         )
         return existing_arn, answer["stateMachineVersionArn"]
     answer = _client().create_state_machine(
@@ -46,8 +47,22 @@ def deploy(
         roleArn=settings.state_machine_role_arn,
         type="STANDARD",
         publish=True,
+        **logging,
     )
     return answer["stateMachineArn"], answer["stateMachineVersionArn"]
+
+
+def _logging(log_group_arn: str) -> dict[str, Any]:
+    """Failed executions logged without their data: inputs may hold user content."""
+    if not log_group_arn:
+        return {}
+    return {
+        "loggingConfiguration": {
+            "level": "ERROR",
+            "includeExecutionData": False,
+            "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": log_group_arn}}],
+        }
+    }
 
 
 def delete(state_machine_arn: str) -> None:

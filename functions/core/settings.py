@@ -19,6 +19,8 @@ class Settings(BaseModel):
     runs_function_arn: str = Field(default="", alias="RUNS_FUNCTION_ARN")
     state_machine_role_arn: str = Field(default="", alias="STATE_MACHINE_ROLE_ARN")
     state_machine_prefix: str = Field(default="stepcanvas", alias="STATE_MACHINE_PREFIX")
+    # Where compiled state machines log failed executions (set by CDK; empty locally).
+    state_machine_log_group_arn: str = Field(default="", alias="STATE_MACHINE_LOG_GROUP_ARN")
     # Which model provider `ai-generate`/`llm` nodes use: local | bedrock | openai.
     llm_provider: str = Field(default="local", alias="LLM_PROVIDER")
     llm_model: str = Field(default="", alias="LLM_MODEL")

@@ -20,10 +20,10 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Match, Template
 
+import app as cdk_app
 from functions.core.data.schema import INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from functions.core.model.workflow import NodeType
 from functions.nodes.catalog import NODES, RUNS_HANDLER, Capability, NodeSpec
-import app as cdk_app
 from functions.stream import app as stream_app
 from infra.api import ROUTES, STREAM_ROUTES
 from infra.lambda_asset import SKIP_DEPENDENCY_INSTALL_ENV
@@ -611,16 +611,31 @@ def test_bare_python_app_py_synthesizes_what_cdk_synth_does(synths: dict[str, Sy
     assert templates["python app.py"] == templates["cdk synth"]
 
 
-def test_app_starts_from_cdk_json_and_the_cli_context_wins(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_app_starts_from_cdk_json_and_the_cli_context_wins() -> None:
     flag = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
     project = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    assert project[flag] is True
     assert cdk_app.default_context() == {**CLI_CONTEXT, **project}
-    monkeypatch.delenv("CDK_CONTEXT_JSON", raising=False)
-    assert App(context=cdk_app.default_context()).node.try_get_context(flag) is True
-    monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps({flag: False}))
-    assert App(context=cdk_app.default_context()).node.try_get_context(flag) is False
+    # The jsii kernel (a node process) reads CDK_CONTEXT_JSON, so ask a fresh one.
+    probe = (
+        "from aws_cdk import App; import app; "
+        f"print(App(context=app.default_context()).node.try_get_context({flag!r}))"
+    )
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps({flag: False}),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    answer = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert answer.stdout.strip() == "False"
 
 
 def test_app_writes_to_cdk_out_unless_the_cli_names_a_directory(
