@@ -41,6 +41,10 @@ class Capability(StrEnum):
     INVOKE_TOOL_FUNCTIONS = "invoke-tool-functions"
 
 
+# Nodes that ask a model: call it, and read its endpoint's key.
+MODEL_CAPABILITIES = frozenset({Capability.INVOKE_MODEL, Capability.READ_MODEL_SECRETS})
+
+
 @dataclass(frozen=True)
 class NodeSpec:
     type: NodeType
@@ -67,7 +71,7 @@ NODES: dict[NodeType, NodeSpec] = {
             NodeType.LLM,
             "llm",
             LlmConfig,
-            frozenset({Capability.INVOKE_MODEL, Capability.READ_MODEL_SECRETS}),
+            MODEL_CAPABILITIES,
             timeout=300,
         ),
         NodeSpec(NodeType.HTTP_REQUEST, "http_request", HttpRequestConfig, timeout=300),
@@ -96,14 +100,14 @@ NODES: dict[NodeType, NodeSpec] = {
             NodeType.PARAMETER_EXTRACTOR,
             "parameter_extractor",
             ParameterExtractorConfig,
-            frozenset({Capability.INVOKE_MODEL, Capability.READ_MODEL_SECRETS}),
+            MODEL_CAPABILITIES,
             timeout=300,
         ),
         NodeSpec(
             NodeType.QUESTION_CLASSIFIER,
             "question_classifier",
             QuestionClassifierConfig,
-            frozenset({Capability.INVOKE_MODEL, Capability.READ_MODEL_SECRETS}),
+            MODEL_CAPABILITIES,
             timeout=300,
         ),
     )

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core.expressions.templates import Selector
 from functions.nodes.entities import NodeContext, as_selector
+
+# The value types Dify declares for code outputs and loop variables.
+ValueType = Literal[
+    "string",
+    "number",
+    "boolean",
+    "object",
+    "array[string]",
+    "array[number]",
+    "array[boolean]",
+    "array[object]",
+]
 
 
 class VariableSelector(BaseModel):

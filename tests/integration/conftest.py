@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -11,7 +12,9 @@ from starlette.testclient import TestClient
 
 from functions.core.services import keys
 from functions.core.services.keys import Scope
+from functions.core.settings import get_settings
 from local import aws, gateway
+from tests.http_stub import stub_server
 
 
 class Api:
@@ -50,3 +53,15 @@ def api(local_aws: aws.LocalAws) -> Iterator[Api]:
     plaintext, _ = keys.create("tenant-a", "test admin", {Scope.ADMIN})
     with TestClient(gateway.app()) as client:
         yield Api(client, plaintext)
+
+
+@contextmanager
+def reachable_stub(
+    monkeypatch: pytest.MonkeyPatch, canned: dict[str, tuple[int, Any]]
+) -> Iterator[str]:
+    """A local HTTP stub the http-request node may call (loopback is allow-listed)."""
+    monkeypatch.setenv("HTTP_ALLOW_LIST", "127.0.0.1")
+    get_settings.cache_clear()
+    with stub_server(canned) as base_url:
+        yield base_url
+    get_settings.cache_clear()

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -18,6 +16,7 @@ from functions.core.model.workflow import Node
 from functions.core.settings import get_settings
 from local.aws import LocalAws
 from statemachines import compiler
+from tests.integration.conftest import reachable_stub
 from tests.integration.graph_runs import echo, edge, node, run_graph
 
 pytestmark = pytest.mark.usefixtures("local_aws")
@@ -25,30 +24,12 @@ pytestmark = pytest.mark.usefixtures("local_aws")
 MEGABYTE = 1024 * 1024
 
 
-class _Megabyte(BaseHTTPRequestHandler):
-    """Answers GET /<n> with "<n>" followed by a megabyte of "x"."""
-
-    def do_GET(self) -> None:
-        payload = self.path.strip("/").encode() + b"x" * MEGABYTE
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *_: object) -> None:
-        pass
-
-
 @pytest.fixture
 def megabyte_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Megabyte)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("HTTP_ALLOW_LIST", "127.0.0.1")
-    get_settings.cache_clear()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    get_settings.cache_clear()
+    """GET /<n> answers "<n>" followed by a megabyte of "x"."""
+    canned = {f"/{n}": (200, f"{n}" + "x" * MEGABYTE) for n in range(5)}
+    with reachable_stub(monkeypatch, canned) as base_url:
+        yield base_url
 
 
 def _definition(workflow: dict[str, Any]) -> dict[str, Any]:
@@ -346,14 +327,15 @@ def test_limits_are_refused_at_save_time(monkeypatch: pytest.MonkeyPatch) -> Non
     get_settings.cache_clear()
 
 
-def test_loop_runs_its_body_until_the_break_condition_holds() -> None:
-    counting = [
+def counting_loop(start: int) -> list[Node]:
+    """A loop adding 1 to its variable `n` (from `start`) until n >= 3."""
+    return [
         node(
             "count",
             "loop",
             loop_count=10,
             loop_variables=[
-                {"label": "n", "var_type": "number", "value_type": "constant", "value": 0}
+                {"label": "n", "var_type": "number", "value_type": "constant", "value": start}
             ],
             break_conditions=[
                 {"variable_selector": ["count", "n"], "comparison_operator": "≥", "value": "3"}
@@ -373,43 +355,19 @@ def test_loop_runs_its_body_until_the_break_condition_holds() -> None:
                 }
             ],
         ),
-        echo("after", n="{{count.n}}"),
     ]
-    outcome = run_graph(counting, [edge("count_start", "add"), edge("count", "after")])
+
+
+def test_loop_runs_its_body_until_the_break_condition_holds() -> None:
+    nodes = [*counting_loop(0), echo("after", n="{{count.n}}")]
+    outcome = run_graph(nodes, [edge("count_start", "add"), edge("count", "after")])
     assert outcome.run.status is RunStatus.SUCCEEDED, outcome.run.error
     assert outcome.executed().count("add") == 3
     assert outcome.outputs("after")["result"] == {"n": 3}
 
 
 def test_a_loop_whose_break_condition_holds_at_once_never_runs_its_body() -> None:
-    counting = [
-        node(
-            "count",
-            "loop",
-            loop_count=10,
-            loop_variables=[
-                {"label": "n", "var_type": "number", "value_type": "constant", "value": 5}
-            ],
-            break_conditions=[
-                {"variable_selector": ["count", "n"], "comparison_operator": "≥", "value": "3"}
-            ],
-        ),
-        node("count_start", "loop-start", parent="count"),
-        node(
-            "add",
-            "assigner",
-            parent="count",
-            items=[
-                {
-                    "variable_selector": ["count", "n"],
-                    "input_type": "constant",
-                    "operation": "+=",
-                    "value": 1,
-                }
-            ],
-        ),
-    ]
-    outcome = run_graph(counting, [edge("count_start", "add")])
+    outcome = run_graph(counting_loop(5), [edge("count_start", "add")])
     assert outcome.run.status is RunStatus.SUCCEEDED, outcome.run.error
     assert "add" not in outcome.executed()
     assert outcome.outputs("count")["n"] == 5

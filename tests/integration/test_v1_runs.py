@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
@@ -15,32 +13,14 @@ from functions.core.data import keys as key_store
 from functions.core.data import table as table_module
 from functions.core.services import keys
 from functions.core.settings import get_settings
-from tests.integration.conftest import Api
-
-
-class _Reply(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        code = 500 if self.path.startswith("/broken") else 200
-        payload = b'{"devices": [{"id": 1, "ok": true}]}'
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *_: object) -> None:
-        pass
+from tests.integration.conftest import Api, reachable_stub
 
 
 @pytest.fixture
 def http_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Reply)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("HTTP_ALLOW_LIST", "127.0.0.1")
-    get_settings.cache_clear()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    get_settings.cache_clear()
+    canned = {"/devices": (200, {"devices": [{"id": 1, "ok": True}]})}
+    with reachable_stub(monkeypatch, canned) as base_url:
+        yield base_url
 
 
 def test_spec_example_runs_to_completion(api: Api) -> None:

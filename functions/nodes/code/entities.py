@@ -1,29 +1,16 @@
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core.expressions.templates import Selector
-from functions.nodes.dify_entities import VariableSelector, selectors_of
+from functions.nodes.dify_entities import ValueType, VariableSelector, selectors_of
 from functions.nodes.entities import NodeConfig
-
-OutputType = Literal[
-    "string",
-    "number",
-    "boolean",
-    "object",
-    "array[string]",
-    "array[number]",
-    "array[boolean]",
-    "array[object]",
-]
 
 
 class OutputSpec(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    type: OutputType
+    type: ValueType
     children: dict[str, OutputSpec] | None = None
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from functions.nodes.dify_entities import VariableSelector
 from functions.nodes.entities import NodeConfig
@@ -81,3 +81,16 @@ class LlmConfig(NodeConfig):
     @property
     def is_dify(self) -> bool:
         return self.prompt_template is not None
+
+
+class ModelTaskConfig(NodeConfig):
+    """What the nodes that put one question to a model share (extractor, classifier)."""
+
+    instruction: str = ""
+    model: DifyModel = Field(default_factory=DifyModel)
+
+    @field_validator("instruction", mode="before")
+    @classmethod
+    def _no_instruction(cls, value: Any) -> Any:
+        # Dify exports a missing instruction as null.
+        return "" if value is None else value

@@ -5,28 +5,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core.expressions.templates import Selector
+from functions.nodes.dify_entities import ValueType
 from functions.nodes.entities import NodeConfig
 
 # Dify's LOOP_NODE_MAX_COUNT; each round is a few states in the execution history.
 MAX_LOOP_COUNT = 100
-
-VarType = Literal[
-    "string",
-    "number",
-    "boolean",
-    "object",
-    "array[string]",
-    "array[number]",
-    "array[object]",
-    "array[boolean]",
-]
 
 
 class LoopVariable(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     label: str = Field(min_length=1)
-    var_type: VarType
+    var_type: ValueType
     value_type: Literal["constant", "variable"] = "constant"
     # A constant (arrays, objects and numbers may be JSON text), or a selector.
     value: Any = None

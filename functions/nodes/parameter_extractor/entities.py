@@ -5,8 +5,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions.core.expressions.templates import Selector, references
-from functions.nodes.entities import NodeConfig
-from functions.nodes.llm.entities import DifyModel
+from functions.nodes.llm.entities import ModelTaskConfig
 
 # Dify's parameter types; `bool` and `select` are its older names (`select` is a string
 # that must be one of `options`).
@@ -66,18 +65,11 @@ class Parameter(BaseModel):
         return schema
 
 
-class ParameterExtractorConfig(NodeConfig):
+class ParameterExtractorConfig(ModelTaskConfig):
     """Dify's parameter extractor: a model reads `query` and fills in typed parameters."""
 
     query: list[str] = Field(min_length=1)
     parameters: list[Parameter] = Field(min_length=1)
-    instruction: str = ""
-    model: DifyModel = Field(default_factory=DifyModel)
-
-    @field_validator("instruction", mode="before")
-    @classmethod
-    def _no_instruction(cls, value: Any) -> Any:
-        return "" if value is None else value
 
     def json_schema(self) -> dict[str, Any]:
         return {

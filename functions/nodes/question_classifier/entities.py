@@ -5,8 +5,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions.core.expressions.templates import Selector, references
-from functions.nodes.entities import NodeConfig
-from functions.nodes.llm.entities import DifyModel
+from functions.nodes.llm.entities import ModelTaskConfig
 
 
 class ClassSpec(BaseModel):
@@ -21,19 +20,12 @@ class ClassSpec(BaseModel):
         return str(value) if isinstance(value, int) else value
 
 
-class QuestionClassifierConfig(NodeConfig):
+class QuestionClassifierConfig(ModelTaskConfig):
     """Dify's question classifier: a model puts the query in one class; the outgoing edge
     whose handle is that class's id is taken."""
 
     query_variable_selector: list[str] = Field(min_length=1)
     classes: list[ClassSpec] = Field(min_length=1)
-    instruction: str = ""
-    model: DifyModel = Field(default_factory=DifyModel)
-
-    @field_validator("instruction", mode="before")
-    @classmethod
-    def _no_instruction(cls, value: Any) -> Any:
-        return "" if value is None else value
 
     def handles(self) -> set[str] | None:
         return {c.id for c in self.classes}
