@@ -17,7 +17,7 @@ compiler lays each graph level out as a sequence in topological order and adds a
 a failing guard skips the node and everything it dominates. Where a node fans out into
 independent sub-graphs that meet again (a single-entry, single-exit region), they become
 the branches of a `Parallel`; any other fan-out (crossing dependencies) stays in
-topological order, which honours every edge. See `statemachines/README.md`.
+topological order, which honours every edge. The README ("Compiling a graph") has the whole picture.
 """
 
 from __future__ import annotations
