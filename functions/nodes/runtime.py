@@ -20,7 +20,7 @@ from functions.core import clock, payloads
 from functions.core.data import runs as run_store
 from functions.core.errors import NodeError
 from functions.core.model.run import EventType, StepEvent, StepStatus
-from functions.core.services import workflows
+from functions.core.services import environment
 from functions.core.variables import VariablePool
 from functions.nodes.entities import NodeConfig, NodeContext, NodeResult
 
@@ -96,7 +96,7 @@ def context(task: TaskInput) -> NodeContext:
             node_states=task.vars,
             trigger=task.trigger,
             system=task.sys,
-            environment=lambda: workflows.environment(task.run.workflowId),
+            environment=lambda: environment.values(task.run.workflowId),
         ),
     )
 

@@ -35,12 +35,6 @@ def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def topological_order(adj: Adjacency) -> list[str] | None:
-    """Kahn's algorithm, stable in declaration order; None when the graph has a cycle."""
-    order = _kahn(adj)
-    return order if len(order) == len(adj.node_ids) else None
-
-
 def _kahn(adj: Adjacency) -> list[str]:
     """The nodes Kahn's algorithm can order (all of them unless there is a cycle)."""
     position = {node_id: i for i, node_id in enumerate(adj.node_ids)}

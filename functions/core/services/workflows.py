@@ -12,7 +12,6 @@ from functions.core import clock, engine
 from functions.core.data import workflows as workflow_store
 from functions.core.errors import NotFound
 from functions.core.ids import new_id
-from functions.core.model import dify_environment
 from functions.core.model.workflow import Draft, Graph
 from functions.core.services.definitions import build_definition
 
@@ -80,9 +79,3 @@ def delete(tenant_id: str, workflow_id: str) -> None:
 
 def graph_of(record: dict[str, Any]) -> Graph:
     return Graph.model_validate(record["graph"])
-
-
-def environment(workflow_id: str) -> dict[str, Any]:
-    """The `env.*` values a run of the workflow reads (secrets included; never shown)."""
-    record = workflow_store.get(workflow_id)
-    return dify_environment.environment_values(record["document"]) if record else {}

@@ -7,11 +7,12 @@ import copy
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from graphlib import TopologicalSorter
 from typing import Any
 
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
-from functions.core.model.graph import Adjacency, ancestors, topological_order
+from functions.core.model.graph import Adjacency, ancestors
 from functions.core.model.workflow import BRANCHING_TYPES, Edge, Graph, Node, NodeType, state_key
 from statemachines import compiler
 from statemachines.compiler import Targets
@@ -314,8 +315,7 @@ def expected_runs(g: Graph, entry: str, handles: Mapping[str, str]) -> set[str]:
     """Dify's rule: the entry runs; any other node runs when one of its incoming edges is
     taken, i.e. its source ran and (for a branching source) chose that edge's handle."""
     adj = Adjacency(g)
-    order = topological_order(adj)
-    assert order is not None
+    order = _topological(adj)
     runs: set[str] = set()
     for node_id in order:
         if node_id == entry or any(
@@ -331,7 +331,7 @@ def always_live(g: Graph, entry: str) -> set[str]:
     edges only."""
     adj = Adjacency(g)
     live = {entry}
-    for node_id in topological_order(adj) or []:
+    for node_id in _topological(adj):
         if any(e.source in live and e.source_handle is None for e in adj.incoming[node_id]):
             live.add(node_id)
     return live
@@ -355,3 +355,7 @@ def check_run(
         assert not missing, f"{node_id} ran without the outputs of {sorted(missing)}"
     assert {state_key(n) for n in expected} <= set(result.final_vars)
     return result
+
+
+def _topological(adj: Adjacency) -> list[str]:
+    return list(TopologicalSorter({n: adj.predecessors(n) for n in adj.node_ids}).static_order())
