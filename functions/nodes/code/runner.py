@@ -46,8 +46,7 @@ DENIED_EVENTS = (
     "sys.settrace",
     "sys.setprofile",
     "gc.get_",  # would reach the hook's own objects
-    "sqlite3.enable_load_extension",
-    "sqlite3.load_extension",
+    "sqlite3.",  # a second layer behind DENIED_MODULES: Connection() raises sqlite3.connect
     "cpython.PyInterpreterState_New",  # a sub-interpreter would not have the hook
     "urllib.Request",
     "webbrowser.open",
@@ -56,10 +55,24 @@ DENIED_EVENTS = (
     "syslog.",
 )
 # Modules whose import would hand out what the hook cannot watch (raw process spawning,
-# foreign function calls, interpreters without this hook).
+# foreign function calls, interpreters without this hook, file access from C). sqlite opens
+# its files itself: ATTACH DATABASE, VACUUM INTO, URI filenames and backups reach any path
+# from an in-memory connection without an `open` event, and the only per-statement guard,
+# set_authorizer, is in user code's hands; so sqlite3 is refused whole (as Dify's sandbox does).
 DENIED_MODULES = frozenset(
-    {"_posixsubprocess", "ctypes", "_ctypes", "_xxsubinterpreters", "_interpreters"}
+    {
+        "_posixsubprocess",
+        "ctypes",
+        "_ctypes",
+        "_xxsubinterpreters",
+        "_interpreters",
+        "sqlite3",
+        "_sqlite3",
+    }
 )
+# Events that read a directory or a file's attributes: their path (first argument) may only
+# name a readable root or the working directory.
+READ_PATH_EVENTS = frozenset({"os.listdir", "os.scandir", "os.listxattr", "os.getxattr"})
 # Events whose path arguments (at these positions) may only name the working directory;
 # a `dir_fd` argument (at the position given; -1 when absent) is refused: it escapes the check.
 WRITE_PATH_EVENTS: dict[str, tuple[tuple[int, ...], int | None]] = {
@@ -94,6 +107,7 @@ def install_guard(workdir: str, read_roots: tuple[str, ...]) -> None:  # noqa: P
     _frozenset_in = frozenset.__contains__
     denied_events = DENIED_EVENTS
     denied_modules = DENIED_MODULES
+    read_events = READ_PATH_EVENTS
     write_events = tuple(WRITE_PATH_EVENTS.items())
     write_flags = WRITE_FLAGS
     work_exact, work_prefix = workdir, workdir + "/"
@@ -103,9 +117,16 @@ def install_guard(workdir: str, read_roots: tuple[str, ...]) -> None:  # noqa: P
 
     def hook(event: str, args: tuple[Any, ...]) -> None:  # noqa: PLR0912, PLR0915
         if event == "import":
+            # Every part of the name counts, not just the first: an extension module's init
+            # function is named after the last part, so loading _sqlite3's file as
+            # `x._sqlite3` gives sqlite. C stops reading the name at a NUL
+            # (`x._sqlite3\0y` also loads it), and a str subclass could lie to the check.
             name: Any = args[0] if args else None
-            if _type(name) is _str and _frozenset_in(denied_modules, name.partition(".")[0]):
-                raise _denied_error("importing " + name + suffix)
+            if _type(name) is not _str or "\x00" in name:
+                raise _denied_error("an import name that is not a plain str" + suffix)
+            for part in name.split("."):
+                if _frozenset_in(denied_modules, part):
+                    raise _denied_error("importing " + name + suffix)
             return
         checks: tuple[tuple[Any, bool], ...] = ()
         if event == "open":
@@ -122,21 +143,11 @@ def install_guard(workdir: str, read_roots: tuple[str, ...]) -> None:  # noqa: P
                 # event does not report.
                 raise _denied_error("os.open with a relative path" + suffix)
             checks = ((path, write),)
-        elif event in {"os.listdir", "os.scandir"}:
+        elif _frozenset_in(read_events, event):
             path = args[0] if args else None
             if path is None or _type(path) is _int:
-                return
+                return  # the current directory, or a descriptor `open` already checked
             checks = ((path, False),)
-        elif event == "sqlite3.connect":
-            database: Any = args[0] if args else None
-            if _type(database) is _bytes:
-                database = database.decode("utf-8", "surrogateescape")
-            if _type(database) is _str:
-                if database in {":memory:", ""}:
-                    return
-                if database.startswith("file:"):
-                    raise _denied_error("sqlite URIs" + suffix)
-            checks = ((database, True),)
         elif event.startswith(denied_events):
             if event.startswith("socket.") or event == "urllib.Request":
                 raise _denied_error("network access" + suffix)

@@ -17,17 +17,23 @@ What is enforced, and by what:
   only the standard library imports (pandas, json_repair, requests ... fail with
   ModuleNotFoundError); the repository is not on sys.path and cwd is the empty temp dir.
 - Python audit hook (runner.py `install_guard`, installed before user code): files may be read
-  only from the standard library, the time zone database and the temp dir, and written
-  only in the temp dir; sockets, urllib requests, subprocess/exec/spawn/fork/kill, ctypes,
-  raising rlimits, sub-interpreters and sqlite extensions are refused.
+  (opened, directories listed, extended attributes read) only from the standard library,
+  the time zone database and the temp dir, and written only in the temp dir; sockets,
+  urllib requests, subprocess/exec/spawn/fork/kill, ctypes, sqlite3 (it opens files in C:
+  ATTACH, VACUUM INTO), raising rlimits and sub-interpreters are refused.
 
 What is NOT enforced (no namespaces or seccomp here): the audit hook is a Python-level
-guard (PEP 578 says as much); native code reached through an interpreter bug, or a
-module constructed through `_imp` internals, runs outside it. Such an escape could read
-any file this Unix user can read (including /proc/<parent>/environ, where a Lambda keeps
-its role credentials) and open network connections (the Lambda has egress). Treat the
-code node as running trusted-tenant code; for hostile code run this module in a dedicated
-Lambda function whose role has no permissions and which has no network egress.
+guard (PEP 578 says as much). Calls that raise no audit event pass it: `os.stat`, `lstat`,
+`access`, `readlink`, `statvfs` and what builds on them (`os.path.exists`, `isfile`,
+`getsize`, `realpath`, `Path.exists` ...) work on any path, so code can learn whether a
+host path exists, its size, owner, mode and times, and where a symlink points, though not
+a file's content nor a directory's listing. Native code reached through an interpreter
+bug, or a module constructed through `_imp` internals, runs outside the hook. Such an
+escape could read any file this Unix user can read (including /proc/<parent>/environ,
+where a Lambda keeps its role credentials) and open network connections (the Lambda has
+egress). Treat the code node as running trusted-tenant code; for hostile code run this
+module in a dedicated Lambda function whose role has no permissions and which has no
+network egress.
 """
 
 from __future__ import annotations
