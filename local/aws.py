@@ -23,9 +23,7 @@ from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.dynamodb.models import DynamoDBBackend
 
-from functions.core import engine
-from functions.core.data import blobs
-from functions.core.data import table as table_module
+from functions.core import aws_clients
 from functions.core.data.schema import TTL_ATTRIBUTE, table_definition
 from functions.core.settings import get_settings
 from functions.nodes.catalog import NODES, RUNS_FUNCTION_NAME, RUNS_HANDLER
@@ -114,9 +112,7 @@ def _make_dynamodb_writes_atomic() -> None:
 
 
 def _reset_clients() -> None:
-    table_module.reset()
-    blobs.reset()
-    engine.reset()
+    aws_clients.reset()
 
 
 def _function_arn(name: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import fnmatch
 import json
+import threading
 import uuid
 from typing import Any
 
@@ -42,12 +43,25 @@ class _Context:
         return 29_000
 
 
+# The api function's Powertools resolver keeps the current request in class-level state
+# (`BaseRouter.current_event`), which is safe in Lambda because an execution environment
+# serves one invocation at a time. This process is one such environment for the api
+# function: requests are served one at a time, or they would read each other's event
+# (another tenant, another key). The stream function is a plain ASGI app and needs no lock.
+_API_ENVIRONMENT = threading.Lock()
+
+
+def invoke_api(event: dict[str, Any]) -> dict[str, Any]:
+    with _API_ENVIRONMENT:
+        return api_handler(event, _Context())
+
+
 async def proxy(request: Request) -> Response:
     body = await request.body()
     event = await run_in_threadpool(_authorized_event, request, body)
     if isinstance(event, Response):
         return event
-    answer = await run_in_threadpool(api_handler, event, _Context())
+    answer = await run_in_threadpool(invoke_api, event)
     return _response(answer)
 
 

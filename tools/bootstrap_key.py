@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from functions.core.data import table
+from functions.core import aws_clients
 from functions.core.services import keys
 from functions.core.services.keys import Scope
 from functions.core.settings import get_settings
@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ["AWS_REGION"] = region
     os.environ["TABLE_NAME"] = args.table
     get_settings.cache_clear()
-    table.reset()
+    aws_clients.reset()
     try:
         existing = keys.list_all(args.tenant)
         if existing and not args.force:

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from functions.core.aws_clients import client
 from functions.core.settings import get_settings
 
 
-@lru_cache(maxsize=1)
 def _client() -> Any:
-    return boto3.client("stepfunctions", region_name=get_settings().region)
-
-
-def reset() -> None:
-    _client.cache_clear()
+    return client("stepfunctions")
 
 
 def machine_name(workflow_id: str) -> str:

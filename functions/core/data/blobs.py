@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
-import boto3
-
+from functions.core.aws_clients import client
 from functions.core.settings import get_settings
 
 SCHEME = "s3://"
 
 
-@lru_cache(maxsize=1)
 def _client() -> Any:
-    return boto3.client("s3", region_name=get_settings().region)
-
-
-def reset() -> None:
-    _client.cache_clear()
+    return client("s3")
 
 
 def put_json(key: str, value: Any) -> str:

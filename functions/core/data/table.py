@@ -1,25 +1,13 @@
-"""The boto3 handle on the one table; created lazily so importing a handler costs nothing."""
+"""The one table: its handle (see functions/core/aws_clients.py) and the body encoding."""
 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
-import boto3
+from functions.core.aws_clients import table
 
-from functions.core.settings import get_settings
-
-
-@lru_cache(maxsize=1)
-def table() -> Any:
-    settings = get_settings()
-    return boto3.resource("dynamodb", region_name=settings.region).Table(settings.table_name)
-
-
-def reset() -> None:
-    """Forget the cached handle (tests and local/ switch between moto sessions)."""
-    table.cache_clear()
+__all__ = ["dump", "load", "query_all", "table"]
 
 
 def dump(value: Any) -> str:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from functions.core import aws_clients
 from functions.core.errors import NodeError
 from functions.core.settings import get_settings
 from functions.nodes.email_send.entities import EmailSendConfig
@@ -88,6 +87,5 @@ def _addresses(value: Any, field: str) -> list[str]:
     return found
 
 
-@lru_cache(maxsize=4)
 def _ses(region: str) -> Any:
-    return boto3.client("ses", region_name=region)
+    return aws_clients.client("ses", region)

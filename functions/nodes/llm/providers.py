@@ -12,10 +12,10 @@ from functools import lru_cache
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from functions.core import aws_clients
 from functions.core.errors import NodeError
 from functions.core.settings import Settings
 
@@ -258,20 +258,22 @@ class OpenAiProvider:
 def api_key(parameter: str, region: str) -> str:
     """The OpenAI-compatible key from an SSM SecureString, read once per warm container
     (a rotated key reaches new containers; old ones keep the value they read)."""
-    client = boto3.client("ssm", region_name=region)
     try:
-        value: str = client.get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"]
+        value: str = aws_clients.client("ssm", region).get_parameter(
+            Name=parameter, WithDecryption=True
+        )["Parameter"]["Value"]
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "Error")
         raise NodeError(f"cannot read model key parameter '{parameter}': {code}") from exc
     return value
 
 
-@lru_cache(maxsize=4)
+# botocore's default 60 s read timeout is shorter than a long generation takes.
+_BEDROCK_CONFIG = Config(read_timeout=MODEL_TIMEOUT_SECONDS, retries={"mode": "standard"})
+
+
 def _bedrock_client(region: str) -> Any:
-    # botocore's default 60 s read timeout is shorter than a long generation takes.
-    config = Config(read_timeout=MODEL_TIMEOUT_SECONDS, retries={"mode": "standard"})
-    return boto3.client("bedrock-runtime", region_name=region, config=config)
+    return aws_clients.client("bedrock-runtime", region, _BEDROCK_CONFIG)
 
 
 def provider_for(settings: Settings) -> Provider:

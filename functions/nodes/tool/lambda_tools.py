@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from functions.core import aws_clients
 from functions.core.errors import NodeError
 
 TOOL_FUNCTION_PREFIX = "stepcanvas-tool-"
@@ -74,7 +73,6 @@ def _describe_failure(raw: bytes) -> str:
     return str(failure)[:1000]
 
 
-@lru_cache(maxsize=4)
 def _client(region: str) -> Any:
     # The ARN's region: a tool may live in another region than the workflow.
-    return boto3.client("lambda", region_name=region)
+    return aws_clients.client("lambda", region)
