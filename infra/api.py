@@ -16,6 +16,7 @@ from infra.engine import SERVICE_PREFIX, Engine, states_arn
 from infra.lambda_function import LOG_RETENTION, ServiceFunction
 from infra.storage import Storage
 from infra.stream import STREAM_TIMEOUT, stream_function
+from infra.triggers import Triggers
 
 STAGE_NAME = "prod"
 THROTTLE_RATE_LIMIT = 100  # requests per second, steady state
@@ -39,8 +40,18 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/v1/workflows/{id}/run": ("POST",),
     "/v1/workflows/{id}/runs": ("GET",),
     "/v1/workflows/{id}/runs/{runId}": ("GET",),
+    "/v1/workflows/{id}/webhook/rotate": ("POST",),
     "/v1/keys": ("GET", "POST"),
     "/v1/keys/{keyId}": ("DELETE",),
+    "/v1/events": ("POST",),
+}
+# The only routes API Gateway lets through without a key; every route above goes through the
+# key authorizer. A webhook caller holds no Stepcanvas key: the api function authenticates
+# it by an HMAC signature over timestamp and body with the workflow's webhook secret. No
+# catch-all is added below these paths, so nothing else becomes reachable without a key.
+UNAUTHENTICATED_ROUTES: dict[str, tuple[str, ...]] = {
+    # Webhooks accept what callers send; the api function answers the methods it allows.
+    "/v1/hooks/{id}": ("GET", "POST", "PUT", "PATCH", "DELETE"),
 }
 # The routes that start a run go to the stream function instead (infra/stream.py): they may
 # answer as a server-sent event stream (`response_mode: streaming`), which only Lambda
@@ -66,9 +77,10 @@ class Api(Construct):
         code: lambda_.Code,
         storage: Storage,
         engine: Engine,
+        triggers: Triggers,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.function = self._api_function(code, storage, engine)
+        self.function = self._api_function(code, storage, engine, triggers)
         self.stream_function = stream_function(
             self, "stream", code=code, storage=storage, engine=engine
         )
@@ -168,7 +180,7 @@ class Api(Construct):
         return authorizer.function
 
     def _api_function(
-        self, code: lambda_.Code, storage: Storage, engine: Engine
+        self, code: lambda_.Code, storage: Storage, engine: Engine, triggers: Triggers
     ) -> lambda_.IFunction:
         api = ServiceFunction(
             self,
@@ -179,37 +191,44 @@ class Api(Construct):
             timeout=API_TIMEOUT,
             memory_size=1024,
             environment={
-                "TABLE_NAME": storage.table.table_name,
-                "BUCKET_NAME": storage.bucket.bucket_name,
-                "NODE_FUNCTION_ARNS": Stack.of(self).to_json_string(engine.node_function_arns),
-                "RUNS_FUNCTION_ARN": engine.runs_function.function_arn,
-                "STATE_MACHINE_ROLE_ARN": engine.state_machine_role.role_arn,
-                "STATE_MACHINE_PREFIX": SERVICE_PREFIX,
-                "STATE_MACHINE_LOG_GROUP_ARN": engine.execution_logs.log_group_arn,
+                **run_environment(self, storage=storage, engine=engine),
                 "UPLOAD_MAX_BYTES": str(UPLOAD_MAX_BYTES),
+                **triggers.api_environment,
             },
         )
         storage.grant_table(api.role, write=True)
         storage.grant_bucket(api.role, write=True)
         _grant_state_machines(api.role, engine.state_machine_role)
+        # Saving a workflow creates or removes its schedules and rules; the policy exists
+        # before the function does, as CDK arranges for the role's own policy.
+        api.function.node.add_dependency(triggers.grant_management(api.role))
         return api.function
 
     def _add_routes(self) -> None:
         resources: dict[str, apigw.IResource] = {"": self.rest_api.root}
-        for path, methods in ROUTES.items():
+        routes = [(path, methods, False) for path, methods in ROUTES.items()]
+        routes += [(path, methods, True) for path, methods in UNAUTHENTICATED_ROUTES.items()]
+        for path, methods, public in routes:
             resource = self._resource(resources, path)
             for method in methods:
-                resource.add_method(
+                added = resource.add_method(
                     method,
                     # None: the API's default integration, the api function.
                     self._stream_integration if (path, method) in STREAM_ROUTES else None,
                     request_validator=self._validator,
                     request_parameters=_path_parameters(path),
+                    # NONE without an authorizer overrides the API's default authorizer.
+                    authorization_type=apigw.AuthorizationType.NONE if public else None,
                 )
+                if public:
+                    _acknowledge_unauthenticated(added)
         # API Gateway is not documented to fall back to a shallower {proxy+} once a static
         # resource matched a prefix, so every resource without a variable child gets its own
-        # catch-all; the api function answers routes not listed above (and 404s).
+        # catch-all; the api function answers routes not listed above (and 404s). Paths of
+        # unauthenticated routes get none: they serve exactly their listed methods.
         for path, resource in list(resources.items()):
+            if path in UNAUTHENTICATED_ROUTES:
+                continue
             if not any(child.startswith("{") for child in _children(resources, path)):
                 proxy_path = f"{path}/{{proxy+}}"
                 proxy = resource.add_resource("{proxy+}")
@@ -233,14 +252,16 @@ class Api(Construct):
             "AwsSolutions-COG4",
             "Clients authenticate with Stepcanvas API keys (hashed in DynamoDB, scoped to a "
             "tenant, Dify-compatible 'Bearer app-…' keys), which a Cognito user pool cannot "
-            "verify; the Lambda REQUEST authorizer does, on every method.",
+            "verify; the Lambda REQUEST authorizer does, on every method but the webhook "
+            "entry points (acknowledged on those methods).",
         )
         acknowledge(
             self.rest_api,
             "AwsSolutions-APIG3",
-            "No WAF web ACL: every method requires a key checked by the authorizer and the "
-            "stage is throttled; an ACL would add a fixed monthly cost to an API that is "
-            "meant to cost nothing while idle. Attach one per deployment if needed.",
+            "No WAF web ACL: every method but the HMAC-signed webhooks requires a key checked "
+            "by the authorizer, and the stage is throttled; an ACL would add a fixed monthly "
+            "cost to an API that is meant to cost nothing while idle. Attach one per "
+            "deployment if needed.",
         )
         acknowledge(
             self.rest_api,
@@ -258,6 +279,32 @@ class Api(Construct):
             "The account-level API Gateway logging role uses the AWS managed policy made for "
             "it; API Gateway names its execution log groups itself.",
         )
+
+
+def run_environment(scope: Construct, *, storage: Storage, engine: Engine) -> dict[str, str]:
+    """The settings of a function that compiles or starts runs (the api function, the
+    trigger dispatcher): where runs are recorded and what state machines point at."""
+    return {
+        "TABLE_NAME": storage.table.table_name,
+        "BUCKET_NAME": storage.bucket.bucket_name,
+        "NODE_FUNCTION_ARNS": Stack.of(scope).to_json_string(engine.node_function_arns),
+        "RUNS_FUNCTION_ARN": engine.runs_function.function_arn,
+        "STATE_MACHINE_ROLE_ARN": engine.state_machine_role.role_arn,
+        "STATE_MACHINE_PREFIX": SERVICE_PREFIX,
+        "STATE_MACHINE_LOG_GROUP_ARN": engine.execution_logs.log_group_arn,
+    }
+
+
+def _acknowledge_unauthenticated(method: apigw.Method) -> None:
+    reason = (
+        "Webhook entry point (POST /v1/hooks/{id} and the other methods callers use): "
+        "callers hold no Stepcanvas key or Cognito identity; the api function "
+        "authenticates every request by an HMAC-SHA256 signature over timestamp and body "
+        "with the workflow's own webhook secret, rejecting stale timestamps, before any "
+        "run is started. The stage is throttled."
+    )
+    acknowledge(method, "AwsSolutions-APIG4", reason)
+    acknowledge(method, "AwsSolutions-COG4", reason)
 
 
 def _grant_state_machines(role: iam.IRole, state_machine_role: iam.IRole) -> None:

@@ -2,15 +2,19 @@
 
 Node functions are left out on purpose: a node raising is a normal workflow outcome (a bad
 URL, a model refusing) that the state machine's Retry/Catch handle and the run records. The
-authorizer is left out too: it answers every bad key by raising "Unauthorized".
+authorizer is left out too: it answers every bad key by raising "Unauthorized". A message
+in a dead-letter queue is a trigger that fired and started nothing: always worth a look.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 PERIOD = Duration.minutes(5)
@@ -23,7 +27,8 @@ class Monitoring(Construct):
         construct_id: str,
         *,
         rest_api: apigw.RestApi,
-        functions: dict[str, lambda_.IFunction],
+        functions: Mapping[str, lambda_.IFunction],
+        dead_letter_queues: Mapping[str, sqs.IQueue] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         _alarm_on_any(
@@ -38,6 +43,17 @@ class Monitoring(Construct):
                 f"{name}-errors",
                 function.metric_errors(period=PERIOD),
                 f"The {name} function raised an unhandled error.",
+            )
+        for name, queue in (dead_letter_queues or {}).items():
+            _alarm_on_any(
+                self,
+                f"{name}-dead-letters",
+                # Maximum: any message at all during the period, not an average of them.
+                queue.metric_approximate_number_of_messages_visible(
+                    period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+                ),
+                f"Messages of the {name} queue failed every delivery and were parked in its "
+                "dead-letter queue; inspect them and redrive or delete them.",
             )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -51,7 +53,7 @@ class Storage(Construct):
         )
 
     def _data_bucket(self, *, access_logs: s3.IBucket) -> s3.Bucket:
-        return s3.Bucket(
+        bucket = s3.Bucket(
             self,
             "Data",
             encryption=s3.BucketEncryption.S3_MANAGED,
@@ -72,6 +74,18 @@ class Storage(Construct):
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )
+        # S3 upload triggers (infra/triggers.py) are rules on the default bus matching this
+        # bucket's "Object Created" events. Set on the bucket itself rather than with
+        # `event_bridge_enabled=True`, which CDK implements as a custom resource and its own
+        # Lambda function; should `add_event_notification` ever be used on this bucket, move
+        # to that flag, since CDK's custom resource then owns the whole configuration.
+        cfn_bucket = cast(s3.CfnBucket, bucket.node.default_child)
+        cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
+                event_bridge_enabled=True
+            )
+        )
+        return bucket
 
     def _table(self) -> dynamodb.Table:
         # Key names come from functions/core/data/schema.py, which local/ also builds from.

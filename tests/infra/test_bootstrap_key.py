@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions.core.data import table
+from functions.core import aws_clients
 from functions.core.data.schema import table_definition
 from functions.core.services import keys
 from functions.core.services.keys import KeyKind, Scope
@@ -34,7 +34,7 @@ def deployed_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         boto3.client("dynamodb", region_name=REGION).create_table(**table_definition(TABLE))
         yield
     get_settings.cache_clear()
-    table.reset()
+    aws_clients.reset()
 
 
 def test_creates_an_admin_key_shown_once_and_stored_hashed(
