@@ -8,7 +8,9 @@ Accepted, as text:
 - a Dify draft as JSON: `{"graph": {...}, "environment_variables": [...], ...}`;
 - a bare graph (JSON or YAML): `{"nodes": [...], "edges": [...]}`.
 
-The graph is converted as dify_graph.py describes; the entry is the start node. Only
+The graph is converted as dify_graph.py describes; the entry is the start node, which may
+be a `trigger-schedule` or `trigger-webhook` node (Dify 1.10+), whose settings become the
+draft's trigger (dify_triggers.py; an invalid one is refused, naming its node). Only
 workflow-mode apps import: a chat app's answer stream and conversation memory have no
 equivalent here. A refusal lists every problem at once (`InvalidWorkflow`), each naming
 its node (id and title) or field: unreadable text (with its line), a chat-mode app, an
@@ -76,6 +78,7 @@ def import_document(text: str, supported: Collection[NodeType] | None = None) ->
         description=description if isinstance(description, str) else "",
         graph=converted.graph,
         entry=converted.entry,
+        trigger=converted.trigger,
         source=FORMAT,
         document={
             "format": FORMAT,

@@ -14,6 +14,9 @@
   retry policy and timeout.
 - An edge's `sourceHandle` "source" is an unconditional edge; any other handle (an
   if-else case id, "true"/"false", a class id, "fail-branch") is kept.
+- A `trigger-schedule` / `trigger-webhook` node is the start: a START node whose config
+  the start node reads, and whose settings become the trigger (dify_triggers.py). A
+  workflow has one start, a start node or a trigger node.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from functions.core.errors import Problem
+from functions.core.model import dify_triggers
+from functions.core.model.trigger import Trigger
 from functions.core.model.workflow import (
     BODY_START_TYPES,
     CONTAINER_TYPES,
@@ -69,6 +74,8 @@ class Converted:
     graph: Graph
     entry: str | None
     problems: list[Problem] = field(default_factory=list)
+    # What starts the runs: the trigger node's, or manual.
+    trigger: Trigger = field(default_factory=Trigger)
 
 
 def convert(raw: dict[str, Any], supported: Collection[NodeType]) -> Converted:
@@ -78,18 +85,46 @@ def convert(raw: dict[str, Any], supported: Collection[NodeType]) -> Converted:
     raw_edges = _list(raw, "edges", problems)
     nodes: list[Node] = []
     notes: set[str] = set()
+    triggers: dict[str, Trigger] = {}
     for index, item in enumerate(raw_nodes):
-        node = _node(index, item, supported, problems, notes)
+        node = _node(index, item, supported, problems, notes=notes, triggers=triggers)
         if node is not None:
             nodes.append(node)
     edges = _edges(raw_edges, notes, problems)
     _add_body_starts(nodes, edges, problems)
     starts = [n.id for n in nodes if n.type is NodeType.START and n.parent is None]
     if len(starts) > 1:
-        problems.append(Problem("nodes", f"has {len(starts)} start nodes; a workflow has one"))
-    elif not starts and nodes:
+        problems.append(Problem("nodes", _too_many_starts(starts, triggers)))
+    elif not starts and nodes and not _claims_start(raw_nodes):
+        # (A start or trigger node that was refused has its own problems listed.)
         problems.append(Problem("nodes", "no start node"))
-    return Converted(Graph(nodes=nodes, edges=edges), starts[0] if starts else None, problems)
+    return Converted(
+        Graph(nodes=nodes, edges=edges),
+        starts[0] if starts else None,
+        problems,
+        trigger=triggers.get(starts[0], Trigger()) if len(starts) == 1 else Trigger(),
+    )
+
+
+def _claims_start(raw_nodes: list[Any]) -> bool:
+    kinds = {NodeType.START.value, *dify_triggers.KINDS}
+    return any(
+        isinstance(item, dict)
+        and isinstance(item.get("data"), dict)
+        and item["data"].get("type") in kinds
+        and not item.get("parentId")
+        for item in raw_nodes
+    )
+
+
+def _too_many_starts(starts: list[str], triggers: dict[str, Trigger]) -> str:
+    if not any(start in triggers for start in starts):
+        return f"has {len(starts)} start nodes; a workflow has one"
+    listed = ", ".join(f"'{start}'" for start in starts)
+    return (
+        f"has {len(starts)} start or trigger nodes ({listed}); a workflow here has one: "
+        "a start node or a single trigger"
+    )
 
 
 def _list(raw: dict[str, Any], key: str, problems: list[Problem]) -> list[Any]:
@@ -107,7 +142,9 @@ def _node(
     item: Any,
     supported: Collection[NodeType],
     problems: list[Problem],
+    *,
     notes: set[str],
+    triggers: dict[str, Trigger],
 ) -> Node | None:
     if not isinstance(item, dict) or not _is_id(item.get("id")):
         problems.append(Problem(f"graph.nodes[{index}]", "must be an object with an id"))
@@ -125,19 +162,27 @@ def _node(
     if not isinstance(kind, str):
         problems.append(Problem(where, "data.type must name the node type"))
         return None
-    node_type = _node_type(kind)
+    node_type = NodeType.START if kind in dify_triggers.KINDS else _node_type(kind)
     if node_type is None or node_type not in supported:
         later = " yet" if node_type is not None else ""
         problems.append(Problem(where, f"node type '{kind}' is not supported{later}"))
         return None
     local: list[str] = []
+    config = {k: v for k, v in data.items() if k not in NOT_CONFIG}
+    if kind in dify_triggers.KINDS:
+        start = dify_triggers.convert(kind, data, local)
+        config = start.config if start is not None else {}
+        if start is not None:
+            triggers[node_id] = start.trigger
+        # A webhook's `timeout` is how long Dify's synchronous reply waits, not the node's.
+        data = {k: v for k, v in data.items() if k != "timeout"}
     policies = _policies(data, local)
     try:
         node = Node(
             id=node_id,
             type=node_type,
             title=title or node_id,
-            config={k: v for k, v in data.items() if k not in NOT_CONFIG},
+            config=config,
             parent=_parent(item, data),
             **policies,
         )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,10 +34,52 @@ class InputVariable(BaseModel):
     default: Any = None
 
 
+class TriggerSource(StrEnum):
+    """The Dify trigger node a start stands for (None: Dify's start node, a form)."""
+
+    SCHEDULE = "schedule"  # trigger-schedule
+    WEBHOOK = "webhook"  # trigger-webhook
+
+
+# Dify's types of a webhook's declared field.
+WebhookFieldType = Literal[
+    "string",
+    "number",
+    "boolean",
+    "object",
+    "array[string]",
+    "array[number]",
+    "array[boolean]",
+    "array[object]",
+    "file",
+]
+
+
+class WebhookField(BaseModel):
+    """A header, query parameter or body field a trigger-webhook declares."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1)
+    type: WebhookFieldType = "string"
+    required: bool = False
+
+
 class StartConfig(NodeConfig):
-    """Dify's start node: the run's input form. The inputs come from the trigger's data."""
+    """Dify's start node: the run's input form. The inputs come from the trigger's data.
+
+    A Dify trigger node imports as a start with a `source`: a schedule outputs only the
+    system variables (as Dify's trigger-schedule node); a webhook outputs its declared
+    headers, query parameters and body fields, typed, plus the whole request (webhook.py).
+    """
 
     variables: list[InputVariable] = Field(default_factory=list)
+    source: TriggerSource | None = None
+    # trigger-webhook
+    content_type: str = "application/json"
+    headers: list[WebhookField] = Field(default_factory=list)
+    params: list[WebhookField] = Field(default_factory=list)
+    body: list[WebhookField] = Field(default_factory=list)
 
     @property
     def is_dify(self) -> bool:
