@@ -39,6 +39,7 @@ CHAIN_TEMPLATES = 8  # + start + end = 10 nodes
 class Local:
     base_url: str
     admin_key: str
+    aws_endpoint: str
 
 
 @contextmanager
@@ -62,9 +63,10 @@ def local_server() -> Iterator[Local]:
             raise SystemExit("the local server did not start:\n" + text)
         text += line
     key = re.search(r"Admin API key \(shown once\): (\S+)", text)
-    assert key, text
+    endpoint = re.search(r"AWS endpoint: (\S+)", text)
+    assert key and endpoint, text
     try:
-        yield Local(f"http://127.0.0.1:{port}", key.group(1))
+        yield Local(f"http://127.0.0.1:{port}", key.group(1), endpoint.group(1))
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -11,6 +11,7 @@ import importlib
 import io
 import json
 import os
+import secrets
 import threading
 import traceback
 import zipfile
@@ -22,15 +23,21 @@ import boto3
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.dynamodb.models import DynamoDBBackend
+from moto.events.models import EventPattern, EventPatternParser, Rule
+from moto.events.responses import EventsHandler
 
 from functions.core import aws_clients
 from functions.core.data.schema import TTL_ATTRIBUTE, table_definition
 from functions.core.settings import get_settings
+from functions.core.triggers import signatures
 from functions.nodes.catalog import NODES, RUNS_FUNCTION_NAME, RUNS_HANDLER
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 PREFIX = "stepcanvas"
+TRIGGER_QUEUE = f"{PREFIX}-triggers"
+# As infra/triggers.py: a message that fails this many receives goes to the DLQ.
+MAX_RECEIVES = 3
 MOTO_CONFIG: Any = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
@@ -63,6 +70,12 @@ def environment() -> dict[str, str]:
         "RUNS_FUNCTION_ARN": _function_arn(RUNS_FUNCTION_NAME),
         "STATE_MACHINE_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-state-machine",
         "STATE_MACHINE_PREFIX": PREFIX,
+        "TRIGGER_QUEUE_URL": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{TRIGGER_QUEUE}",
+        "TRIGGER_QUEUE_ARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{TRIGGER_QUEUE}",
+        "SCHEDULE_GROUP": PREFIX,
+        "SCHEDULER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-scheduler",
+        "EVENT_BUS_NAME": f"{PREFIX}-events",
+        "WEBHOOK_KEY_SECRET_ARN": f"{PREFIX}/webhook-key",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "Stepcanvas",
     }
@@ -78,6 +91,8 @@ def start(extra_env: dict[str, str] | None = None) -> LocalAws:
     _provision()
     LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
     _make_dynamodb_writes_atomic()
+    _transform_s3_events()
+    EventsHandler.test_event_pattern = _test_event_pattern  # type: ignore[method-assign, assignment]
     return LocalAws(mock)
 
 
@@ -113,6 +128,32 @@ def _make_dynamodb_writes_atomic() -> None:
 
 def _reset_clients() -> None:
     aws_clients.reset()
+    signatures.forget_key()
+
+
+def _test_event_pattern(self: EventsHandler) -> str:
+    """TestEventPattern, which moto leaves unimplemented, judged by moto's own matcher (the
+    one its rules deliver by), so the answer agrees with what the rules do."""
+    pattern = self._get_param("EventPattern")
+    parsed = EventPatternParser(pattern).parse()  # InvalidEventPatternException as AWS
+    event = json.loads(self._get_param("Event"))
+    return json.dumps({"Result": EventPattern(pattern, parsed).matches_event(event)})
+
+
+def _transform_s3_events() -> None:
+    """moto's S3 hands "Object Created" events to the rules of the default bus without
+    applying a target's input transformer (its own put_events does apply them); EventBridge
+    always does, and the trigger queue's messages are the transformed ones."""
+    original = Rule.send_to_targets
+    if getattr(original, "_transforms", False):
+        return
+
+    def send_to_targets(self: Rule, event: Any, transform_input: bool = True) -> None:
+        event.setdefault("ingestion-time", event.get("time"))
+        original(self, event, transform_input=True)
+
+    send_to_targets._transforms = True  # type: ignore[attr-defined]
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign, assignment]
 
 
 def _function_arn(name: str) -> str:
@@ -127,7 +168,13 @@ def _provision() -> None:
         TableName=settings.table_name,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
     )
-    boto3.client("s3", region_name=REGION).create_bucket(Bucket=settings.bucket_name)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=settings.bucket_name)
+    # As infra/storage.py: object events go to EventBridge, where S3 triggers' rules are.
+    s3.put_bucket_notification_configuration(
+        Bucket=settings.bucket_name,
+        NotificationConfiguration={"EventBridgeConfiguration": {}},
+    )
     boto3.client("ses", region_name=REGION).verify_email_identity(
         EmailAddress=settings.email_sender
     )
@@ -137,6 +184,7 @@ def _provision() -> None:
         "Arn"
     ]
     iam.create_role(RoleName=f"{PREFIX}-state-machine", AssumeRolePolicyDocument=trust)
+    _provision_triggers(iam, trust)
     functions = {spec.function_name: spec.handler for spec in NODES.values()}
     functions[RUNS_FUNCTION_NAME] = RUNS_HANDLER
     lambdas = boto3.client("lambda", region_name=REGION)
@@ -149,6 +197,35 @@ def _provision() -> None:
             Code={"ZipFile": _empty_zip()},
         )
         _HANDLERS[f"{PREFIX}-{name}"] = handler
+
+
+def _provision_triggers(iam: Any, trust: str) -> None:
+    """What infra/triggers.py makes: the queue and its DLQ, the bus, the schedule group,
+    the Scheduler role and the key webhook secrets derive from."""
+    settings = get_settings()
+    sqs = boto3.client("sqs", region_name=REGION)
+    dlq_url = sqs.create_queue(QueueName=f"{TRIGGER_QUEUE}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])
+    redrive = {
+        "deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"],
+        "maxReceiveCount": MAX_RECEIVES,
+    }
+    sqs.create_queue(
+        QueueName=TRIGGER_QUEUE,
+        Attributes={"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": "30"},
+    )
+    boto3.client("events", region_name=REGION).create_event_bus(Name=settings.event_bus_name)
+    boto3.client("scheduler", region_name=REGION).create_schedule_group(
+        Name=settings.schedule_group
+    )
+    iam.create_role(RoleName=f"{PREFIX}-scheduler", AssumeRolePolicyDocument=trust)
+    boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name=settings.webhook_key_secret_arn, SecretString=secrets.token_hex(32)
+    )
+
+
+def dead_letter_queue_url() -> str:
+    return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{TRIGGER_QUEUE}-dlq"
 
 
 def _empty_zip() -> bytes:
@@ -167,7 +244,7 @@ def _load(handler_path: str) -> Callable[[dict[str, Any], Any], Any]:
     return handler
 
 
-class _Context:
+class FunctionContext:
     """The parts of the Lambda context object that Powertools reads."""
 
     def __init__(self, function_name: str) -> None:
@@ -195,7 +272,7 @@ def _invoke(  # noqa: PLR0917 - the signature of the moto method it replaces
     handler = _load(_HANDLERS[name])
     event = json.loads(body) if body else {}
     try:
-        result = handler(event, _Context(name))
+        result = handler(event, FunctionContext(name))
     except Exception as exc:
         # What the Lambda service answers for an unhandled error; Step Functions reads it.
         response_headers["x-amz-function-error"] = "Unhandled"

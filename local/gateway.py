@@ -22,6 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from functions.api.handler import handler as api_handler
+from functions.api.routes import triggers
 from functions.authorizer.handler import handler as authorizer_handler
 from functions.stream import app as stream_function
 from local.aws import ACCOUNT, REGION
@@ -61,6 +62,14 @@ async def proxy(request: Request) -> Response:
     event = await run_in_threadpool(_authorized_event, request, body)
     if isinstance(event, Response):
         return event
+    answer = await run_in_threadpool(invoke_api, event)
+    return _response(answer)
+
+
+async def unauthenticated(request: Request) -> Response:
+    """A route API Gateway serves without the key authorizer (webhooks: signed instead)."""
+    body = await request.body()
+    event = _proxy_event(request, body, dict(request.headers), authorizer={})
     answer = await run_in_threadpool(invoke_api, event)
     return _response(answer)
 
@@ -142,6 +151,8 @@ def _proxy_event(
 ) -> dict[str, Any]:
     text = _is_text(headers.get("content-type", ""))
     query = dict(request.query_params)
+    # What API Gateway adds to every request it forwards.
+    headers = {**headers, "x-forwarded-proto": request.url.scheme}
     return {
         "resource": "/{proxy+}",
         "path": request.url.path,
@@ -156,7 +167,8 @@ def _proxy_event(
         "requestContext": {
             "resourcePath": "/{proxy+}",
             "httpMethod": request.method,
-            "path": f"/{STAGE}{request.url.path}",
+            # As behind a custom domain: local URLs carry no stage segment.
+            "path": request.url.path,
             "stage": STAGE,
             "requestId": str(uuid.uuid4()),
             "accountId": ACCOUNT,
@@ -185,4 +197,5 @@ def _response(answer: dict[str, Any]) -> Response:
 def app() -> Starlette:
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     streamed = [Route(path, stream, methods=["POST"]) for path in stream_function.PATHS]
-    return Starlette(routes=[*streamed, Route("/{path:path}", proxy, methods=methods)])
+    hooks = Route(triggers.HOOK_PATH, unauthenticated, methods=list(triggers.HOOK_METHODS))
+    return Starlette(routes=[*streamed, hooks, Route("/{path:path}", proxy, methods=methods)])

@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from moto.server import ThreadedMotoServer
 
 from functions.core.model import v1_format
 from functions.core.model.v1_format import V1WorkflowBody
 from functions.core.services import keys, workflows
 from functions.core.services.keys import Scope
+from functions.core.settings import get_settings
 from local import aws, gateway
+from local.triggers import TriggerPump
 
 DEMO_WORKFLOW = Path(__file__).with_name("demo_workflow.json")
 ADMIN_TENANT = "default"
@@ -33,10 +36,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--aws-port", type=int, default=0, help="port of the AWS endpoint (default: any free)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     aws.start()
     created = bootstrap()
+    pump = TriggerPump().start()
+    # The same in-process backends over HTTP, for the aws CLI and boto3 on this machine.
+    endpoint = ThreadedMotoServer(ip_address=args.host, port=args.aws_port, verbose=False)
+    endpoint.start()
+    aws_host, aws_port = endpoint.get_host_and_port()
     base_url = f"http://{args.host}:{args.port}"
     server = uvicorn.Server(
         uvicorn.Config(gateway.app(), host=args.host, port=args.port, log_level="warning")
@@ -51,9 +62,14 @@ def main() -> None:
     print(f"Stepcanvas is listening on {base_url}", flush=True)
     print(f"Admin API key (shown once): {created['key']}", flush=True)
     print(f"Demo workflow: {base_url}/v1/workflows/{created['demo_workflow_id']}", flush=True)
+    print(f"AWS endpoint: http://{aws_host}:{aws_port}", flush=True)
+    print(f"Data bucket: {get_settings().bucket_name}", flush=True)
     print(f"Ready in {time.perf_counter() - started:.1f}s", flush=True)
     try:
         thread.join()
     except KeyboardInterrupt:
         server.should_exit = True
         thread.join()
+    finally:
+        pump.stop()
+        endpoint.stop()

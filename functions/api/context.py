@@ -83,3 +83,16 @@ def raw_body(router: BaseRouter) -> bytes:
     event = router.current_event
     body = event.body or ""
     return base64.b64decode(body) if event.is_base64_encoded else body.encode()
+
+
+def base_url(router: BaseRouter) -> str:
+    """The URL the caller reached the API at, so answers can name absolute URLs: the
+    stage segment is kept when the request came through API Gateway's own domain."""
+    event = router.current_event
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    scheme = headers.get("x-forwarded-proto", "https")
+    host = headers.get("host", "localhost")
+    request_context = event.raw_event.get("requestContext") or {}
+    stage, path = str(request_context.get("stage", "")), str(request_context.get("path", ""))
+    stage_path = f"/{stage}" if stage and path.startswith(f"/{stage}/") else ""
+    return f"{scheme}://{host}{stage_path}"

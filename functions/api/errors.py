@@ -21,6 +21,9 @@ from functions.core.errors import (
 
 # The status of each refusal code the service API documents; any other code answers 400.
 REFUSAL_STATUS = {
+    "unauthorized": 401,
+    "method_not_allowed": 405,
+    "payload_too_large": 413,
     "file_too_large": 413,
     "unsupported_file_type": 415,
 }

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 
 from functions.api import errors
-from functions.api.routes import keys, service, workflows_v1
+from functions.api.routes import keys, service, triggers, workflows_v1
 
 logger = Logger(service="stepcanvas-api")
 
@@ -19,6 +19,7 @@ errors.register(app)
 # and its shared POST /v1/workflows/{id}/run come before the v1 routes' {id}.
 app.include_router(service.router)
 app.include_router(keys.router)
+app.include_router(triggers.router)
 app.include_router(workflows_v1.router)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from functions.core import payloads
 from functions.core.model.run import EventType, Run, RunStatus, StepEvent, StepStatus
+from functions.core.services import triggers
 
 _RUN_STATUS = {
     RunStatus.PENDING: "pending",
@@ -21,16 +22,34 @@ _STEP_STATUS = {
     StepStatus.FAILED: "failed",
     StepStatus.EXCEPTION: "failed",
 }
-_SUMMARY_FIELDS = ("name", "description", "trigger", "enabled", "source", "createdAt", "updatedAt")
+_SUMMARY_FIELDS = ("name", "description", "enabled", "source", "createdAt", "updatedAt")
 
 
-def workflow_summary(record: dict[str, Any]) -> dict[str, Any]:
-    return {"_id": record["id"], "id": record["id"], **{f: record[f] for f in _SUMMARY_FIELDS}}
-
-
-def workflow(record: dict[str, Any]) -> dict[str, Any]:
+def workflow_summary(record: dict[str, Any], base_url: str) -> dict[str, Any]:
     return {
-        **workflow_summary(record),
+        "_id": record["id"],
+        "id": record["id"],
+        **{f: record[f] for f in _SUMMARY_FIELDS},
+        "trigger": trigger(record, base_url),
+    }
+
+
+def trigger(record: dict[str, Any], base_url: str, show_secret: bool = False) -> dict[str, Any]:
+    """The saved trigger with what it derives: next fire times, the watched S3 location,
+    the webhook's URL (and, right after it was made or rotated, its secret)."""
+    view = {**record["trigger"], **triggers.describe(record)}
+    if "webhook" in view and "path" in view["webhook"]:
+        hook = {**record["trigger"].get("webhook", {}), "url": base_url + view["webhook"]["path"]}
+        if show_secret:
+            hook["secret"] = triggers.webhook_secret(record)
+        view["webhook"] = hook
+    return view
+
+
+def workflow(record: dict[str, Any], base_url: str, show_secret: bool = False) -> dict[str, Any]:
+    return {
+        **workflow_summary(record, base_url),
+        "trigger": trigger(record, base_url, show_secret),
         "userId": record["tenantId"],
         "nodes": record["document"].get("nodes", []),
         "edges": record["document"].get("edges", []),

@@ -18,6 +18,9 @@ from botocore.config import Config
 from functions.core.settings import get_settings
 
 _lock = threading.Lock()
+# One session: its loader caches the service models, so making a handle for a new thread
+# costs microseconds (a session per thread would parse the models again each time).
+_session: boto3.session.Session | None = None
 _clients: dict[tuple[str, str, int], Any] = {}
 _per_thread = threading.local()
 # Bumped by reset(), so every thread's resources are made anew too.
@@ -32,7 +35,7 @@ def client(service: str, region: str | None = None, config: Config | None = None
         with _lock:
             found = _clients.get(key)
             if found is None:
-                found = boto3.session.Session().client(service, region_name=key[1], config=config)
+                found = _shared_session().client(service, region_name=key[1], config=config)
                 _clients[key] = found
     return found
 
@@ -43,16 +46,24 @@ def table() -> Any:
     if cached is None or cached[0] != _generation:
         settings = get_settings()
         with _lock:
-            session = boto3.session.Session()
-        resource = session.resource("dynamodb", region_name=settings.region)
+            resource = _shared_session().resource("dynamodb", region_name=settings.region)
         cached = (_generation, resource.Table(settings.table_name))
         _per_thread.table = cached
     return cached[1]
 
 
+def _shared_session() -> boto3.session.Session:
+    """The process's session; callers hold the lock."""
+    global _session  # noqa: PLW0603 - made once per process (and per reset)
+    if _session is None:
+        _session = boto3.session.Session()
+    return _session
+
+
 def reset() -> None:
     """Forget every handle (tests and local/ switch between moto sessions)."""
-    global _generation  # noqa: PLW0603 - one process-wide counter is the point
+    global _generation, _session  # noqa: PLW0603 - process-wide state is the point
     with _lock:
         _clients.clear()
+        _session = None
         _generation += 1

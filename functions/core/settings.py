@@ -38,6 +38,17 @@ class Settings(BaseModel):
     email_sender: str = Field(default="noreply@stepcanvas.local", alias="EMAIL_SENDER")
     # Node outputs larger than this travel through S3 as a reference (claim check).
     payload_inline_limit: int = Field(default=32 * 1024, alias="PAYLOAD_INLINE_LIMIT")
+    # Triggers (infra/triggers.py in AWS, local/aws.py locally): every schedule, rule and
+    # webhook lands in the trigger queue, which the dispatcher function drains.
+    trigger_queue_url: str = Field(default="", alias="TRIGGER_QUEUE_URL")
+    trigger_queue_arn: str = Field(default="", alias="TRIGGER_QUEUE_ARN")
+    schedule_group: str = Field(default="stepcanvas", alias="SCHEDULE_GROUP")
+    # The role EventBridge Scheduler assumes to send to the queue (and nothing else).
+    scheduler_role_arn: str = Field(default="", alias="SCHEDULER_ROLE_ARN")
+    # The custom bus POST /v1/events publishes to; S3 rules live on the default bus.
+    event_bus_name: str = Field(default="stepcanvas-events", alias="EVENT_BUS_NAME")
+    # Secrets Manager secret whose value webhook secrets are derived from.
+    webhook_key_secret_arn: str = Field(default="", alias="WEBHOOK_KEY_SECRET_ARN")
     max_nodes: int = Field(default=500, alias="MAX_NODES")
     max_edges: int = Field(default=2000, alias="MAX_EDGES")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")

@@ -24,6 +24,9 @@ class Server:
     admin_key: str
     demo_workflow_id: str
     startup_seconds: float
+    # The in-process AWS APIs over HTTP (`AWS endpoint: …`) and the data bucket's name.
+    aws_endpoint: str
+    data_bucket: str
 
     def client(self, key: str | None = None) -> httpx.Client:
         headers = {"X-API-Key": key or self.admin_key}
@@ -61,12 +64,16 @@ def server() -> Iterator[Server]:
     text = "".join(lines)
     key = re.search(r"Admin API key \(shown once\): (\S+)", text)
     demo = re.search(r"/v1/workflows/(\w+)", text)
-    assert key and demo, text
+    endpoint = re.search(r"AWS endpoint: (\S+)", text)
+    bucket = re.search(r"Data bucket: (\S+)", text)
+    assert key and demo and endpoint and bucket, text
     yield Server(
         base_url=f"http://127.0.0.1:{port}",
         admin_key=key.group(1),
         demo_workflow_id=demo.group(1),
         startup_seconds=time.perf_counter() - started,
+        aws_endpoint=endpoint.group(1),
+        data_bucket=bucket.group(1),
     )
     process.terminate()
     process.wait(timeout=10)

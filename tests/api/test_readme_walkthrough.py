@@ -17,26 +17,33 @@ pytestmark = pytest.mark.xdist_group("local-server")
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def walkthrough() -> str:
+def walkthrough(name: str = "walkthrough") -> str:
     text = README.read_text(encoding="utf-8")
-    block = re.search(
-        r"<!-- walkthrough:start -->\n```bash\n(.*?)```\n<!-- walkthrough:end -->", text, re.S
-    )
-    assert block, "README.md has no walkthrough block"
+    block = re.search(rf"<!-- {name}:start -->\n```bash\n(.*?)```\n<!-- {name}:end -->", text, re.S)
+    assert block, f"README.md has no {name} block"
     return block.group(1)
 
 
-def test_readme_walkthrough_creates_runs_and_reads_step_results(server: Server) -> None:
+def _run(server: Server, name: str) -> str:
     done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", walkthrough()],
-        env={**os.environ, "BASE": server.base_url, "KEY": server.admin_key},
+        ["bash", "-euo", "pipefail", "-c", walkthrough(name)],
+        env={
+            **os.environ,
+            "BASE": server.base_url,
+            "KEY": server.admin_key,
+            "AWS": server.aws_endpoint,
+        },
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout)
+    return done.stdout
+
+
+def test_readme_walkthrough_creates_runs_and_reads_step_results(server: Server) -> None:
+    answer = json.loads(_run(server, "walkthrough"))
     assert answer["status"] == "completed"
     steps = {s["nodeId"]: s for s in answer["stepResults"]}
     assert list(steps) == ["fetch", "analyze", "notify"]
@@ -44,3 +51,26 @@ def test_readme_walkthrough_creates_runs_and_reads_step_results(server: Server) 
     assert steps["fetch"]["result"] == {"building": "A", "devices": 12}
     assert steps["analyze"]["result"] == "[local:local] Summarise 12 devices in A"
     assert steps["notify"]["result"]["messageId"]
+
+
+def test_readme_trigger_walkthrough_starts_a_run_from_each_trigger(server: Server) -> None:
+    cron, published, event_run, s3_run, accepted, webhook_run = (
+        json.loads(line) for line in _run(server, "walkthrough-triggers").splitlines()
+    )
+    assert cron["type"] == "cron" and len(cron["nextRuns"]) == 3
+    assert all(fire.endswith("+08:00") for fire in cron["nextRuns"])
+    assert published["matched"] == 1 and published["eventId"]
+    assert event_run == {
+        "triggeredBy": "event",
+        "triggerData": {
+            **event_run["triggerData"],
+            "type": "device.alarm",
+            "data": {"level": "high"},
+        },
+    }
+    assert s3_run["triggeredBy"] == "s3"
+    assert s3_run["triggerData"]["key"].endswith("/inbox/report.csv")
+    assert s3_run["triggerData"]["contentType"] == "text/csv"
+    assert accepted["runId"]
+    assert webhook_run["triggeredBy"] == "webhook"
+    assert webhook_run["triggerData"]["body"] == {"order": 42}

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, Field
 
 from functions.api import v1_views
-from functions.api.context import require
+from functions.api.context import base_url, require
 from functions.core.model import dify_format, v1_format
 from functions.core.model.v1_format import V1WorkflowBody, V1WorkflowPatch
 from functions.core.services import apps, runs, workflows
@@ -25,7 +25,9 @@ router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__
 @router.post("/v1/workflows")
 def create_workflow(body: V1WorkflowBody) -> tuple[dict[str, Any], int]:
     caller = require(router, Scope.WRITE)
-    return v1_views.workflow(workflows.create(caller.tenant_id, v1_format.to_draft(body))), 201
+    record = workflows.create(caller.tenant_id, v1_format.to_draft(body))
+    # A webhook's secret is shown once: in the answer that made it.
+    return v1_views.workflow(record, base_url(router), show_secret=True), 201
 
 
 class ImportBody(BaseModel):
@@ -39,20 +41,22 @@ def import_workflow(body: ImportBody) -> tuple[dict[str, Any], int]:
     """A new workflow from a Dify document; its service API runs it (see app keys)."""
     caller = require(router, Scope.WRITE)
     record = workflows.create(caller.tenant_id, dify_format.import_document(body.yaml_content))
-    return {**v1_views.workflow_summary(record), "versionId": apps.version_id(record)}, 201
+    summary = v1_views.workflow_summary(record, base_url(router))
+    return {**summary, "versionId": apps.version_id(record)}, 201
 
 
 @router.get("/v1/workflows")
 def list_workflows() -> dict[str, Any]:
     caller = require(router, Scope.READ)
-    summaries = [v1_views.workflow_summary(r) for r in workflows.list_all(caller.tenant_id)]
+    url = base_url(router)
+    summaries = [v1_views.workflow_summary(r, url) for r in workflows.list_all(caller.tenant_id)]
     return {"workflows": summaries, "total": len(summaries)}
 
 
 @router.get("/v1/workflows/<workflow_id>")
 def get_workflow(workflow_id: str) -> dict[str, Any]:
     caller = require(router, Scope.READ)
-    return v1_views.workflow(workflows.get(caller.tenant_id, workflow_id))
+    return v1_views.workflow(workflows.get(caller.tenant_id, workflow_id), base_url(router))
 
 
 @router.put("/v1/workflows/<workflow_id>")
@@ -60,9 +64,10 @@ def update_workflow(workflow_id: str, body: V1WorkflowPatch) -> dict[str, Any]:
     caller = require(router, Scope.WRITE)
     current = workflows.get(caller.tenant_id, workflow_id)
     merged = v1_format.apply_patch(current, body)
-    return v1_views.workflow(
-        workflows.update(caller.tenant_id, workflow_id, v1_format.to_draft(merged))
-    )
+    record = workflows.update(caller.tenant_id, workflow_id, v1_format.to_draft(merged))
+    # A workflow that just became a webhook shows its new secret, once.
+    became_webhook = "webhookNonce" in record and "webhookNonce" not in current
+    return v1_views.workflow(record, base_url(router), show_secret=became_webhook)
 
 
 @router.delete("/v1/workflows/<workflow_id>")

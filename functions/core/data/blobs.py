@@ -40,3 +40,9 @@ def read(uri: str) -> bytes:
     bucket, _, key = uri.removeprefix(SCHEME).partition("/")
     body: bytes = _client().get_object(Bucket=bucket, Key=key)["Body"].read()
     return body
+
+
+def head(bucket: str, key: str) -> dict[str, Any]:
+    """An object's metadata (ContentType, ContentLength, ETag)."""
+    answer: dict[str, Any] = _client().head_object(Bucket=bucket, Key=key)
+    return answer

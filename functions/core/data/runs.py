@@ -24,8 +24,20 @@ def _status_keys(run: Run) -> dict[str, str]:
     }
 
 
-def put(run: Run) -> None:
+def put(run: Run) -> bool:
+    """Record a new run; False if a run with its id exists (a trigger delivered twice)."""
+    try:
+        _put_new(run)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _put_new(run: Run) -> None:
     table().put_item(
+        ConditionExpression="attribute_not_exists(PK)",
         Item={
             "PK": f"RUN#{run.id}",
             "SK": META,
@@ -35,7 +47,7 @@ def put(run: Run) -> None:
             "status": run.status.value,
             "seq": 0,
             "body": dump(run.model_dump(mode="json")),
-        }
+        },
     )
 
 

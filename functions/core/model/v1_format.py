@@ -7,7 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core.errors import Problem
-from functions.core.model.workflow import V1_NODE_TYPES, Draft, Edge, Graph, Node, Trigger
+from functions.core.model.trigger import Trigger
+from functions.core.model.workflow import V1_NODE_TYPES, Draft, Edge, Graph, Node
 
 
 class V1Node(BaseModel):

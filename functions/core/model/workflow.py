@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from functions.core.errors import Problem
+from functions.core.model.trigger import Trigger
 
 
 class NodeType(StrEnum):
@@ -52,18 +53,6 @@ CONTAINER_TYPES = frozenset({NodeType.ITERATION, NodeType.LOOP})
 
 # Markers where a container's body starts; they run no task of their own.
 BODY_START_TYPES = frozenset({NodeType.ITERATION_START, NodeType.LOOP_START})
-
-
-class TriggerType(StrEnum):
-    MANUAL = "manual"
-    CRON = "cron"
-    EVENT = "event"
-
-
-class Trigger(BaseModel):
-    type: TriggerType = TriggerType.MANUAL
-    schedule: str | None = None
-    event: str | None = None
 
 
 class ErrorStrategy(StrEnum):

@@ -16,18 +16,22 @@ def start(
     tenant_id: str,
     workflow_id: str,
     trigger_data: Any,
+    *,
     triggered_by: str = "api",
     sys_values: dict[str, Any] | None = None,
+    run_id: str | None = None,
 ) -> Run:
     """Record the run and start its execution.
 
     `sys_values` are extra system variables (`sys.user_id`, `sys.files`, …) a face passes
     to the nodes; the run keeps them as its `inputs` (`sys.<name>`), as Dify shows them.
+    A trigger passes the `run_id` it derived from its delivery: a second delivery of the
+    same schedule tick, event or object then finds its run and starts nothing.
     """
     workflow = workflows.get(tenant_id, workflow_id)
     if not workflow["enabled"]:
         raise Conflict(f"workflow '{workflow_id}' is disabled")
-    run_id = new_id()
+    run_id = run_id or new_id()
     machine_arn: str = workflow["stateMachineArn"]
     run = Run(
         id=run_id,
@@ -40,7 +44,10 @@ def start(
         # Known before the start call, so no later write can race the execution's own.
         execution_arn=machine_arn.replace(":stateMachine:", ":execution:") + f":{run_id}",
     )
-    run_store.put(run)
+    if not run_store.put(run):
+        existing = run_store.get(run_id)
+        assert existing is not None  # runs are never deleted before their retention ends
+        return existing
     execution_input = {
         "run": {"runId": run.id, "workflowId": workflow_id, "tenantId": tenant_id},
         "trigger": {"type": triggered_by, "data": trigger_data},

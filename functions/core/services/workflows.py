@@ -10,14 +10,15 @@ from typing import Any
 
 from functions.core import clock, engine
 from functions.core.data import workflows as workflow_store
-from functions.core.errors import NotFound
+from functions.core.errors import InvalidWorkflow, NotFound, Problem
 from functions.core.ids import new_id
 from functions.core.model.workflow import Draft, Graph
+from functions.core.services import triggers
 from functions.core.services.definitions import build_definition
 
 
 def create(tenant_id: str, draft: Draft) -> dict[str, Any]:
-    definition = build_definition(draft.graph, draft.entry, draft.problems)
+    definition = build_definition(draft.graph, draft.entry, _problems(draft))
     workflow_id = new_id()
     machine_arn, version_arn = engine.deploy(workflow_id, definition, existing_arn=None)
     stamp = clock.iso()
@@ -29,27 +30,44 @@ def create(tenant_id: str, draft: Draft) -> dict[str, Any]:
         "createdAt": stamp,
         **_fields(draft, stamp),
     }
-    workflow_store.put(record)
+    try:
+        triggers.attach(record)
+        workflow_store.put(record)
+    except Exception:
+        # No state machine, schedule or rule outlives a workflow that was never saved.
+        triggers.detach(record)
+        engine.delete(machine_arn)
+        raise
     return record
 
 
 def update(tenant_id: str, workflow_id: str, draft: Draft) -> dict[str, Any]:
     record = get(tenant_id, workflow_id)
+    previous = dict(record)
     if draft.graph != graph_of(record) or draft.entry != record["entry"]:
-        definition = build_definition(draft.graph, draft.entry, draft.problems)
+        definition = build_definition(draft.graph, draft.entry, _problems(draft))
         _, record["versionArn"] = engine.deploy(
             workflow_id, definition, existing_arn=record["stateMachineArn"]
         )
+    elif problems := _problems(draft):
+        raise InvalidWorkflow(problems)
     record.update(_fields(draft, clock.iso()))
+    triggers.attach(record, previous)
     workflow_store.put(record)
     return record
+
+
+def _problems(draft: Draft) -> list[Problem]:
+    """What the importer found and what is wrong with the trigger; build_definition adds
+    the graph's own."""
+    return [*draft.problems, *triggers.check(draft.trigger)]
 
 
 def _fields(draft: Draft, stamp: str) -> dict[str, Any]:
     return {
         "name": draft.name,
         "description": draft.description,
-        "trigger": draft.trigger.model_dump(exclude_none=True),
+        "trigger": draft.trigger.stored(),
         "enabled": draft.enabled,
         "source": draft.source,
         "graph": draft.graph.model_dump(mode="json", exclude_defaults=True),
@@ -73,6 +91,7 @@ def list_all(tenant_id: str) -> list[dict[str, Any]]:
 
 def delete(tenant_id: str, workflow_id: str) -> None:
     record = get(tenant_id, workflow_id)
+    triggers.detach(record)
     engine.delete(record["stateMachineArn"])
     workflow_store.delete(workflow_id)
 

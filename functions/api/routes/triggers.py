@@ -1,0 +1,52 @@
+"""Trigger entry points: POST /v1/events (account key), the webhooks at /v1/hooks/{id}
+(no key: an HMAC signature, see functions/core/triggers/signatures.py) and the rotation of
+a webhook's secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from pydantic import BaseModel, Field
+
+from functions.api import v1_views
+from functions.api.context import base_url, raw_body, require
+from functions.core.services import triggers, workflows
+from functions.core.services.keys import Scope
+
+router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
+
+# Routes API Gateway serves without the key authorizer (infra/api.py, local/gateway.py).
+HOOK_PATH = "/v1/hooks/{workflow_id}"
+HOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+class EventBody(BaseModel):
+    type: str = Field(min_length=1, max_length=128)
+    data: Any = None
+
+
+@router.post("/v1/events")
+def publish_event(body: EventBody) -> tuple[dict[str, Any], int]:
+    caller = require(router, Scope.WRITE)
+    event_id, matched = triggers.publish_event(caller.tenant_id, body.type, body.data)
+    return {"eventId": event_id, "matched": matched}, 202
+
+
+@router.post("/v1/workflows/<workflow_id>/webhook/rotate")
+def rotate_webhook(workflow_id: str) -> dict[str, Any]:
+    caller = require(router, Scope.WRITE)
+    record = triggers.rotate_webhook(workflows.get(caller.tenant_id, workflow_id))
+    return {"trigger": v1_views.trigger(record, base_url(router), show_secret=True)}
+
+
+@router.route("/v1/hooks/<workflow_id>", list(HOOK_METHODS))
+def call_webhook(workflow_id: str) -> tuple[dict[str, Any], int]:
+    event = router.current_event
+    request = triggers.WebhookRequest(
+        method=event.http_method.upper(),
+        headers={name.lower(): value for name, value in (event.headers or {}).items()},
+        query=dict(event.query_string_parameters or {}),
+        body=raw_body(router),
+    )
+    return {"runId": triggers.receive_webhook(workflow_id, request)}, 202

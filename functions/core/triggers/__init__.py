@@ -1,0 +1,1 @@
+"""Triggers: what starts runs besides a manual API call (schedules, events, S3, webhooks)."""
