@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -12,7 +12,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.compliance import acknowledge, acknowledge_wildcards, resource_finding
-from infra.engine import SERVICE_PREFIX, Engine, states_arn
+from infra.engine import SERVICE_PREFIX, Engine, run_environment, states_arn
 from infra.lambda_function import LOG_RETENTION, ServiceFunction
 from infra.storage import Storage
 from infra.stream import STREAM_TIMEOUT, stream_function
@@ -279,20 +279,6 @@ class Api(Construct):
             "The account-level API Gateway logging role uses the AWS managed policy made for "
             "it; API Gateway names its execution log groups itself.",
         )
-
-
-def run_environment(scope: Construct, *, storage: Storage, engine: Engine) -> dict[str, str]:
-    """The settings of a function that compiles or starts runs (the api function, the
-    trigger dispatcher): where runs are recorded and what state machines point at."""
-    return {
-        "TABLE_NAME": storage.table.table_name,
-        "BUCKET_NAME": storage.bucket.bucket_name,
-        "NODE_FUNCTION_ARNS": Stack.of(scope).to_json_string(engine.node_function_arns),
-        "RUNS_FUNCTION_ARN": engine.runs_function.function_arn,
-        "STATE_MACHINE_ROLE_ARN": engine.state_machine_role.role_arn,
-        "STATE_MACHINE_PREFIX": SERVICE_PREFIX,
-        "STATE_MACHINE_LOG_GROUP_ARN": engine.execution_logs.log_group_arn,
-    }
 
 
 def _acknowledge_unauthenticated(method: apigw.Method) -> None:

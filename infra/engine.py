@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -220,3 +220,17 @@ def states_arn(resource_type: str) -> str:
     (`execution`): only names under SERVICE_PREFIX, created per workflow at run time."""
     partition, region, account = Aws.PARTITION, Aws.REGION, Aws.ACCOUNT_ID
     return f"arn:{partition}:states:{region}:{account}:{resource_type}:{SERVICE_PREFIX}-*"
+
+
+def run_environment(scope: Construct, *, storage: Storage, engine: Engine) -> dict[str, str]:
+    """The settings of a function that compiles or starts runs (the api function, the
+    trigger dispatcher): where runs are recorded and what state machines point at."""
+    return {
+        "TABLE_NAME": storage.table.table_name,
+        "BUCKET_NAME": storage.bucket.bucket_name,
+        "NODE_FUNCTION_ARNS": Stack.of(scope).to_json_string(engine.node_function_arns),
+        "RUNS_FUNCTION_ARN": engine.runs_function.function_arn,
+        "STATE_MACHINE_ROLE_ARN": engine.state_machine_role.role_arn,
+        "STATE_MACHINE_PREFIX": SERVICE_PREFIX,
+        "STATE_MACHINE_LOG_GROUP_ARN": engine.execution_logs.log_group_arn,
+    }

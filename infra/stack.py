@@ -8,8 +8,8 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from functions.nodes.catalog import RUNS_FUNCTION_NAME
-from infra.api import Api, run_environment
-from infra.engine import Engine
+from infra.api import Api
+from infra.engine import Engine, run_environment
 from infra.lambda_asset import lambda_code
 from infra.monitoring import Monitoring
 from infra.storage import Storage

@@ -10,13 +10,13 @@ Lambda's InvokeWithResponseStream, which API Gateway calls when the integration'
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, Stack
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.compliance import acknowledge_wildcards, resource_finding
-from infra.engine import SERVICE_PREFIX, Engine, states_arn
+from infra.engine import SERVICE_PREFIX, Engine, run_environment, states_arn
 from infra.lambda_asset import ARCHITECTURE
 from infra.lambda_function import ServiceFunction
 from infra.storage import Storage
@@ -82,12 +82,7 @@ def stream_function(
             "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
             "AWS_LWA_INVOKE_MODE": "response_stream",
             "AWS_LWA_PORT": str(LWA_PORT),
-            "TABLE_NAME": storage.table.table_name,
-            "BUCKET_NAME": storage.bucket.bucket_name,
-            "NODE_FUNCTION_ARNS": Stack.of(scope).to_json_string(engine.node_function_arns),
-            "RUNS_FUNCTION_ARN": engine.runs_function.function_arn,
-            "STATE_MACHINE_ROLE_ARN": engine.state_machine_role.role_arn,
-            "STATE_MACHINE_PREFIX": SERVICE_PREFIX,
+            **run_environment(scope, storage=storage, engine=engine),
             "SERVICE_STREAM_SECONDS": str(STREAM_SECONDS),
             "SERVICE_BLOCKING_SECONDS": str(BLOCKING_SECONDS),
         },

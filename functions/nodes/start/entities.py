@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.nodes.dify_entities import ValueType
 from functions.nodes.entities import NodeConfig
 
 
@@ -42,17 +43,7 @@ class TriggerSource(StrEnum):
 
 
 # Dify's types of a webhook's declared field.
-WebhookFieldType = Literal[
-    "string",
-    "number",
-    "boolean",
-    "object",
-    "array[string]",
-    "array[number]",
-    "array[boolean]",
-    "array[object]",
-    "file",
-]
+WebhookFieldType = ValueType | Literal["file"]
 
 
 class WebhookField(BaseModel):
