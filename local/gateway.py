@@ -12,15 +12,18 @@ import fnmatch
 import json
 import threading
 import uuid
+from http import HTTPStatus
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from functions.api.errors import error_body
 from functions.api.handler import handler as api_handler
 from functions.api.routes import triggers
 from functions.authorizer.handler import handler as authorizer_handler
@@ -125,11 +128,12 @@ def _authorized_event(request: Request, body: bytes) -> dict[str, Any] | Respons
             _Context(),
         )
     except PermissionError:
-        return JSONResponse({"message": "Unauthorized"}, status_code=401)
+        # API Gateway's own answer (UNAUTHORIZED, in the shape infra/api.py gives it).
+        return JSONResponse(error_body(401, "unauthorized", "Unauthorized"), status_code=401)
     if not _allows(policy["policyDocument"], method_arn):
         # API Gateway's own answer (ACCESS_DENIED, in the shape infra/api.py gives it).
         message = "User is not authorized to access this resource"
-        return JSONResponse({"code": "forbidden", "message": message, "status": 403}, 403)
+        return JSONResponse(error_body(403, "forbidden", message), 403)
     authorizer = {**policy["context"], "principalId": policy["principalId"]}
     return _proxy_event(request, body, headers, authorizer)
 
@@ -149,7 +153,7 @@ def _allows(policy: dict[str, Any], method_arn: str) -> bool:
 def _proxy_event(
     request: Request, body: bytes, headers: dict[str, str], authorizer: dict[str, Any]
 ) -> dict[str, Any]:
-    text = _is_text(headers.get("content-type", ""))
+    event_body, encoded = _event_body(body, headers.get("content-type", ""))
     query = dict(request.query_params)
     # What API Gateway adds to every request it forwards.
     headers = {**headers, "x-forwarded-proto": request.url.scheme}
@@ -176,13 +180,23 @@ def _proxy_event(
             "identity": {"sourceIp": request.client.host if request.client else "127.0.0.1"},
             "authorizer": authorizer,
         },
-        "body": (body.decode() if text else base64.b64encode(body).decode()) if body else None,
-        "isBase64Encoded": bool(body) and not text,
+        "body": event_body,
+        "isBase64Encoded": encoded,
     }
 
 
-def _is_text(content_type: str) -> bool:
-    return not content_type or content_type.startswith(_TEXT_TYPES)
+def _event_body(body: bytes, content_type: str) -> tuple[str | None, bool]:
+    """The proxy event's `body` and `isBase64Encoded`. A text body that is not UTF-8 is
+    passed on as sent, as API Gateway does, so it travels base64-encoded: the event is
+    JSON and cannot carry those bytes as text; the function decides what they mean."""
+    if not body:
+        return None, False
+    if not content_type or content_type.startswith(_TEXT_TYPES):
+        try:
+            return body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(body).decode("ascii"), True
 
 
 def _response(answer: dict[str, Any]) -> Response:
@@ -194,8 +208,20 @@ def _response(answer: dict[str, Any]) -> Response:
     return Response(content=content, status_code=answer["statusCode"], headers=headers)
 
 
+async def _refusal(_request: Request, exc: Exception) -> Response:
+    """What the gateway itself refuses (a method it does not route), in the API's shape."""
+    assert isinstance(exc, HTTPException)
+    code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    return JSONResponse(
+        error_body(exc.status_code, code, exc.detail), exc.status_code, headers=exc.headers
+    )
+
+
 def app() -> Starlette:
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     streamed = [Route(path, stream, methods=["POST"]) for path in stream_function.PATHS]
     hooks = Route(triggers.HOOK_PATH, unauthenticated, methods=list(triggers.HOOK_METHODS))
-    return Starlette(routes=[*streamed, hooks, Route("/{path:path}", proxy, methods=methods)])
+    return Starlette(
+        routes=[*streamed, hooks, Route("/{path:path}", proxy, methods=methods)],
+        exception_handlers={HTTPException: _refusal},
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from functions.core.errors import (
@@ -26,6 +27,7 @@ REFUSAL_STATUS = {
     "payload_too_large": 413,
     "file_too_large": 413,
     "unsupported_file_type": 415,
+    "unsupported_media_type": 415,
 }
 
 
@@ -68,6 +70,13 @@ def answer_for(exc: DomainError) -> dict[str, Any]:
 
 def register(app: APIGatewayRestResolver) -> None:
     # Powertools' decorator is unannotated; the handlers keep their own signatures.
+    @app.not_found  # type: ignore[untyped-decorator]
+    def _no_route(_exc: NotFoundError) -> Response[Any]:
+        # Powertools' own answer would be `{statusCode, message}`; a wrong method on a
+        # known path also lands here, as Powertools matches method and path together.
+        event = app.current_event
+        return error_response(404, "not_found", f"no route {event.http_method} {event.path}")
+
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid_request(exc: RequestValidationError) -> Response[Any]:
         return error_response(400, "invalid_param", describe_validation_errors(list(exc.errors())))

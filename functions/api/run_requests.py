@@ -9,23 +9,19 @@ call `handle`; they differ only in how they send a `StreamReply`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api import dify_views, v1_views
+from functions.api.bodies import Body, parse
 from functions.api.context import check, check_app
-from functions.api.errors import describe_validation_errors
-from functions.core.errors import Refused
 from functions.core.services import runs, service_runs, workflows
 from functions.core.services.files import FileRef
 from functions.core.services.keys import KeyKind, Principal, Scope
 from functions.core.settings import get_settings
 from functions.stream.sse import RunStream
-
-Body = TypeVar("Body", bound=BaseModel)
 
 
 class ServiceRunBody(BaseModel):
@@ -55,7 +51,7 @@ class StreamReply:
 Reply = JsonReply | StreamReply
 
 
-def handle(caller: Principal, workflow_id: str | None, raw: bytes, stream_seconds: float) -> Reply:
+def handle(caller: Principal, workflow_id: str | None, raw: Body, stream_seconds: float) -> Reply:
     """Start the run the request asks for; `stream_seconds` bounds a streaming answer."""
     if caller.kind is KeyKind.ACCOUNT and workflow_id is not None:
         return _v1_run(caller, workflow_id, raw)
@@ -71,24 +67,8 @@ def handle(caller: Principal, workflow_id: str | None, raw: bytes, stream_second
     return JsonReply(200, dify_views.blocking(finished, service_runs.tally(finished)))
 
 
-def _v1_run(caller: Principal, workflow_id: str, raw: bytes) -> JsonReply:
+def _v1_run(caller: Principal, workflow_id: str, raw: Body) -> JsonReply:
     check(caller, Scope.WRITE)
     body = parse(V1RunBody, raw)
     run = runs.start(caller.tenant_id, workflow_id, body.data)
     return JsonReply(200, v1_views.run_started(run))
-
-
-def parse(model: type[Body], raw: bytes) -> Body:
-    """The JSON body as `model`; a bad body is `invalid_param` naming the field."""
-    try:
-        data = json.loads(raw) if raw.strip() else None
-    except ValueError as exc:
-        raise Refused("invalid_param", f"body: not valid JSON ({exc})") from exc
-    if data is None:
-        data = {}  # no body: each field is missing (or has its default)
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise Refused(
-            "invalid_param", describe_validation_errors(list(exc.errors()), prefix="body")
-        ) from exc

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from functions.api import errors, run_requests
+from functions.api import bodies, errors, run_requests
 from functions.api.context import principal_from
 from functions.core.errors import DomainError
 from functions.core.services.keys import Principal
@@ -45,7 +45,7 @@ def caller(request: Request) -> Principal:
 
 
 async def run(request: Request) -> Response:
-    body = await request.body()
+    body = bodies.Body(request.headers.get("content-type", ""), await request.body())
     try:
         reply = await run_in_threadpool(
             run_requests.handle,

@@ -1,11 +1,15 @@
-"""The local gateway serves the api function as Lambda does: one request at a time.
+"""The local gateway stands in for API Gateway in front of the api function.
 
-Powertools keeps the current request in class-level state, so two requests served at once
-by one resolver read each other's event: another tenant's data, another key's verdict.
+It serves the api function as Lambda does: one request at a time. Powertools keeps the
+current request in class-level state, so two requests served at once by one resolver read
+each other's event: another tenant's data, another key's verdict. It passes bodies on as
+sent, and what it refuses itself answers in the API's error shape, as infra/api.py's
+gateway responses do.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Callable
@@ -21,6 +25,7 @@ from functions.core.model.v1_format import V1WorkflowBody
 from functions.core.services import workflows
 from functions.core.services.keys import Principal
 from local import aws, gateway
+from tests.integration.conftest import Api
 
 TENANTS = ("tenant-a", "tenant-b")
 
@@ -76,3 +81,50 @@ def test_concurrent_requests_of_two_tenants_each_see_only_their_own(
     with ThreadPoolExecutor(max_workers=8) as pool:
         seen = list(pool.map(list_as, [TENANTS[i % 2] for i in range(24)]))
     assert all(names == {tenant} for tenant, names in seen), seen
+
+
+def test_a_text_body_that_is_not_utf8_reaches_the_function_as_sent(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[dict[str, Any]] = []
+    invoke = gateway.invoke_api
+
+    def recording(event: dict[str, Any]) -> dict[str, Any]:
+        events.append(event)
+        return invoke(event)
+
+    monkeypatch.setattr(gateway, "invoke_api", recording)
+    sent = b'{"name":"\xff"}'
+    headers = {**api.headers, "Content-Type": "application/json"}
+    answer = api.client.post("/v1/workflows", content=sent, headers=headers)
+    # As API Gateway passes it on: the bytes as sent, base64 since they are no text.
+    assert events[-1]["isBase64Encoded"] is True
+    assert base64.b64decode(events[-1]["body"]) == sent
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "invalid_param"
+    assert "not valid UTF-8" in answer.json()["message"]
+    # A UTF-8 text body still travels as text.
+    api.client.post("/v1/workflows", content='{"name":"é"}'.encode(), headers=headers)
+    assert events[-1]["isBase64Encoded"] is False and events[-1]["body"] == '{"name":"é"}'
+
+
+@pytest.mark.parametrize(
+    ("request_line", "with_key", "status", "code"),
+    [
+        ("GET /v1/nope", True, 404, "not_found"),  # the api function: no such route
+        ("PATCH /v1/workflows", True, 404, "not_found"),  # no such method on the route
+        ("OPTIONS /v1/workflows", True, 405, "method_not_allowed"),  # the gateway's own
+        ("OPTIONS /v1/hooks/some-id", False, 405, "method_not_allowed"),
+        ("GET /v1/workflows", False, 401, "unauthorized"),  # the gateway's authorizer
+    ],
+)
+def test_refusals_of_the_gateway_and_the_router_have_the_error_shape(
+    api: Api, request_line: str, with_key: bool, status: int, code: str
+) -> None:
+    method, path = request_line.split()
+    answer = api.client.request(method, path, headers=api.headers if with_key else {})
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/json")
+    body = answer.json()
+    assert body == {"code": code, "message": body["message"], "status": status}
+    assert isinstance(body["message"], str) and body["message"]

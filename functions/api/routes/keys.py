@@ -8,6 +8,7 @@ from typing import Any, Literal
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, Field
 
+from functions.api import bodies
 from functions.api.context import require
 from functions.core.ids import new_id
 from functions.core.services import keys, workflows
@@ -24,7 +25,8 @@ class KeyBody(BaseModel):
 
 
 @router.post("/v1/keys")
-def create_key(body: KeyBody) -> tuple[dict[str, Any], int]:
+def create_key() -> tuple[dict[str, Any], int]:
+    body = bodies.read(KeyBody, router)
     caller = require(router, Scope.ADMIN)
     tenant = caller.tenant_id if body.tenant == "own" else new_id()
     plaintext, record = keys.create(tenant, body.name, set(body.scopes))
@@ -49,13 +51,12 @@ class AppKeyBody(BaseModel):
 
 
 @router.post("/v1/workflows/<workflow_id>/keys")
-def create_app_key(workflow_id: str, body: AppKeyBody | None = None) -> tuple[dict[str, Any], int]:
+def create_app_key(workflow_id: str) -> tuple[dict[str, Any], int]:
     """An app key for the workflow's service API (Dify's app API key), shown once."""
+    body = bodies.read(AppKeyBody, router)
     caller = require(router, Scope.WRITE)
     workflows.get(caller.tenant_id, workflow_id)
-    plaintext, record = keys.create_app_key(
-        caller.tenant_id, workflow_id, (body or AppKeyBody()).name
-    )
+    plaintext, record = keys.create_app_key(caller.tenant_id, workflow_id, body.name)
     return {**record, "key": plaintext}, 201
 
 

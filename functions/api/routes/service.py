@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.api import dify_views, multipart, run_requests
+from functions.api import bodies, dify_views, multipart, run_requests
 from functions.api.context import principal, raw_body, require_app
 from functions.core.errors import Refused
 from functions.core.model.run import RunStatus
@@ -36,7 +36,7 @@ class StopBody(BaseModel):
 
 @router.post("/v1/workflows/run")
 def run_published() -> Response[Any]:
-    return _send(run_requests.handle(principal(router), None, raw_body(router), _buffered()))
+    return _send(run_requests.handle(principal(router), None, bodies.of(router), _buffered()))
 
 
 @router.get("/v1/workflows/run/<workflow_run_id>")
@@ -48,7 +48,7 @@ def run_detail(workflow_run_id: str) -> dict[str, Any]:
 @router.post("/v1/workflows/tasks/<task_id>/stop")
 def stop_task(task_id: str) -> dict[str, Any]:
     app = _app()
-    body = run_requests.parse(StopBody, raw_body(router))
+    body = bodies.read(StopBody, router)
     service_runs.stop(app, task_id, body.user)
     return {"result": "success"}
 
@@ -85,7 +85,9 @@ def workflow_logs(
 @router.post("/v1/workflows/<workflow_id>/run")
 def run_workflow(workflow_id: str) -> Response[Any]:
     # Both faces: an account key gets the v1 run, an app key Dify's (see run_requests).
-    return _send(run_requests.handle(principal(router), workflow_id, raw_body(router), _buffered()))
+    return _send(
+        run_requests.handle(principal(router), workflow_id, bodies.of(router), _buffered())
+    )
 
 
 @router.get("/v1/parameters")

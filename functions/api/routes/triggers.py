@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, Field
 
-from functions.api import v1_views
+from functions.api import bodies, v1_views
 from functions.api.context import base_url, raw_body, require
 from functions.core.services import triggers, workflows
 from functions.core.services.keys import Scope
@@ -27,7 +27,8 @@ class EventBody(BaseModel):
 
 
 @router.post("/v1/events")
-def publish_event(body: EventBody) -> tuple[dict[str, Any], int]:
+def publish_event() -> tuple[dict[str, Any], int]:
+    body = bodies.read(EventBody, router)
     caller = require(router, Scope.WRITE)
     event_id, matched = triggers.publish_event(caller.tenant_id, body.type, body.data)
     return {"eventId": event_id, "matched": matched}, 202

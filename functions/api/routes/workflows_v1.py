@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, Field
 
-from functions.api import v1_views
+from functions.api import bodies, v1_views
 from functions.api.context import base_url, require
 from functions.core.model import dify_format, v1_format
 from functions.core.model.v1_format import V1WorkflowBody, V1WorkflowPatch
@@ -23,7 +23,8 @@ router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__
 
 
 @router.post("/v1/workflows")
-def create_workflow(body: V1WorkflowBody) -> tuple[dict[str, Any], int]:
+def create_workflow() -> tuple[dict[str, Any], int]:
+    body = bodies.read(V1WorkflowBody, router)
     caller = require(router, Scope.WRITE)
     record = workflows.create(caller.tenant_id, v1_format.to_draft(body))
     # A webhook's secret is shown once: in the answer that made it.
@@ -37,11 +38,15 @@ class ImportBody(BaseModel):
 
 
 @router.post("/v1/workflows/import")
-def import_workflow(body: ImportBody) -> tuple[dict[str, Any], int]:
+def import_workflow() -> tuple[dict[str, Any], int]:
     """A new workflow from a Dify document; its service API runs it (see app keys)."""
+    body = bodies.read(ImportBody, router)
     caller = require(router, Scope.WRITE)
     record = workflows.create(caller.tenant_id, dify_format.import_document(body.yaml_content))
-    summary = v1_views.workflow_summary(record, base_url(router))
+    url = base_url(router)
+    # A webhook start node's secret is shown once, here, as on create.
+    trigger = v1_views.trigger(record, url, show_secret=True)
+    summary = {**v1_views.workflow_summary(record, url), "trigger": trigger}
     return {**summary, "versionId": apps.version_id(record)}, 201
 
 
@@ -60,7 +65,8 @@ def get_workflow(workflow_id: str) -> dict[str, Any]:
 
 
 @router.put("/v1/workflows/<workflow_id>")
-def update_workflow(workflow_id: str, body: V1WorkflowPatch) -> dict[str, Any]:
+def update_workflow(workflow_id: str) -> dict[str, Any]:
+    body = bodies.read(V1WorkflowPatch, router)
     caller = require(router, Scope.WRITE)
     current = workflows.get(caller.tenant_id, workflow_id)
     merged = v1_format.apply_patch(current, body)

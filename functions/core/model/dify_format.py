@@ -35,6 +35,7 @@ from typing import Any
 
 import yaml
 
+from functions.core import nesting
 from functions.core.errors import InvalidWorkflow, Problem
 from functions.core.model import dify_environment, dify_graph
 from functions.core.model.workflow import BODY_START_TYPES, Draft, NodeType
@@ -111,10 +112,19 @@ def _load(text: str) -> dict[str, Any]:
             [Problem("document", f"is larger than {MAX_DOCUMENT_CHARS // (1024 * 1024)} MB")]
         )
     try:
-        data = _parse_json(text) if text.lstrip().startswith("{") else _parse_yaml(text)
+        if text.lstrip().startswith("{"):
+            nesting.check_text(text)
+            data = _parse_json(text)
+        else:
+            data = _parse_yaml(text)
+        # What parsed (YAML nests without brackets) is still walked by converters later.
+        nesting.check(data)
         data = _jsonable(data)
+    except nesting.TooDeep as exc:
+        raise InvalidWorkflow([Problem("document", f"is {exc}")]) from None
     except RecursionError:
-        raise InvalidWorkflow([Problem("document", "is nested too deeply")]) from None
+        # PyYAML's composer recurses per level: a document deep enough stops it first.
+        raise InvalidWorkflow([Problem("document", f"is {nesting.TooDeep()}")]) from None
     if not isinstance(data, dict):
         raise InvalidWorkflow([Problem("document", "must be a mapping (a Dify DSL or graph)")])
     return data

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
-from functions.core.errors import Problem
+from functions.core.errors import InvalidWorkflow, Problem
 from functions.core.model.trigger import Trigger
 from functions.core.model.workflow import V1_NODE_TYPES, Draft, Edge, Graph, Node
 
@@ -42,7 +43,13 @@ class V1WorkflowBody(BaseModel):
 
 
 class V1WorkflowPatch(BaseModel):
-    """PUT /v1/workflows/{id}: any subset of the updatable fields."""
+    """PUT /v1/workflows/{id}: any subset of the updatable fields.
+
+    A field left out keeps its current value; a field sent replaces it. `null` is never a
+    value of an updatable field (every one has a type and a default of its own), so a
+    field sent as `null` is refused (400, `body.<field>: may not be null`) rather than
+    read as "unchanged" or "reset": to keep a field, leave it out.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
@@ -52,6 +59,16 @@ class V1WorkflowPatch(BaseModel):
     nodes: list[V1Node] | None = None
     edges: list[V1Edge] | None = None
     enabled: bool | None = None
+
+    # Only fields present in the body are validated: the None defaults mean "left out".
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise PydanticCustomError(
+                "null_value", "may not be null; leave the field out to keep its current value"
+            )
+        return value
 
 
 def to_graph(nodes: list[V1Node], edges: list[V1Edge]) -> tuple[Graph, str | None, list[Problem]]:
@@ -103,14 +120,26 @@ def to_draft(body: V1WorkflowBody) -> Draft:
 
 
 def apply_patch(record: dict[str, Any], patch: V1WorkflowPatch) -> V1WorkflowBody:
-    """The stored v1 workflow with the patch's fields replaced."""
-    return V1WorkflowBody.model_validate(
-        {
-            "name": record["name"],
-            "description": record["description"],
-            "trigger": record["trigger"],
-            "enabled": record["enabled"],
-            **record["document"],
-            **patch.model_dump(exclude_unset=True, by_alias=True),
-        }
-    )
+    """The stored v1 workflow with the patch's fields replaced.
+
+    The result is validated as a whole document, as POST /v1/workflows would; a merge
+    that is no valid document is refused naming the fields, never a server error.
+    """
+    try:
+        return V1WorkflowBody.model_validate(
+            {
+                "name": record["name"],
+                "description": record["description"],
+                "trigger": record["trigger"],
+                "enabled": record["enabled"],
+                **record["document"],
+                **patch.model_dump(exclude_unset=True, by_alias=True),
+            }
+        )
+    except ValidationError as exc:
+        raise InvalidWorkflow(
+            [
+                Problem(".".join(str(p) for p in error["loc"]), error["msg"])
+                for error in exc.errors()
+            ]
+        ) from exc
