@@ -60,7 +60,8 @@ def outputs(run: Run) -> dict[str, Any] | None:
 
 def inputs(run: Run) -> dict[str, Any]:
     """The inputs as the run got them, with the system variables (`sys.user_id`, …)."""
-    data = run.trigger_data if isinstance(run.trigger_data, dict) else {}
+    data = payloads.unpack_trigger(run.trigger_data, run.trigger_data_ref)
+    data = data if isinstance(data, dict) else {}
     return {**data, **run.inputs}
 
 

@@ -67,7 +67,7 @@ def run(record: Run, events: list[StepEvent]) -> dict[str, Any]:
         "workflowId": record.workflow_id,
         "status": _RUN_STATUS[record.status],
         "triggeredBy": record.triggered_by,
-        "triggerData": record.trigger_data,
+        "triggerData": payloads.unpack_trigger(record.trigger_data, record.trigger_data_ref),
         "stepResults": step_results(events),
         "createdAt": record.created_at,
     }

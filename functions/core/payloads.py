@@ -27,6 +27,19 @@ def pack(
     return {"ref": blobs.put_json(key, outputs)}
 
 
+def pack_trigger(run_id: str, data: Any) -> tuple[Any, str | None]:
+    """A run's trigger data, inline, or (None, its S3 reference) when over the limit: the
+    run item (400 KB) and the execution's state (256 KB) carry only the reference."""
+    size = len(json.dumps(data, ensure_ascii=False).encode())
+    if size <= get_settings().payload_inline_limit:
+        return data, None
+    return None, blobs.put_json(f"runs/{run_id}/trigger.json", data)
+
+
+def unpack_trigger(data: Any, ref: str | None) -> Any:
+    return blobs.get_json(ref) if ref else data
+
+
 def unpack(state: dict[str, Any] | None) -> dict[str, Any] | None:
     if state is None:
         return None

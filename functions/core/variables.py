@@ -40,6 +40,11 @@ class VariablePool:
         root, path = selector[0], selector[1:]
         if root == "env" and "env" not in self._roots:
             self._roots["env"] = self._environment() if self._environment else {}
+        if root == "trigger" and "dataRef" in self._roots["trigger"]:
+            # Trigger data too big for the state travels as a claim check (runs.start).
+            trigger = self._roots["trigger"]
+            data = payloads.unpack_trigger(None, trigger["dataRef"])
+            self._roots["trigger"] = {"type": trigger.get("type"), "data": data}
         if root in self._roots:
             return dig(self._roots[root], path)
         # Validation guarantees every other root is an upstream node; no state means skipped.

@@ -252,9 +252,9 @@ def test_a_dify_trigger_webhook_refuses_a_missing_required_field_and_runs_with_t
         imported = client.post("/v1/workflows/import", json={"yaml_content": DIFY_WEBHOOK})
         assert imported.status_code == 201, imported.text
         workflow_id = imported.json()["id"]
-        rotated = client.post(f"/v1/workflows/{workflow_id}/webhook/rotate").json()["trigger"]
-        url, secret = rotated["webhook"]["url"], rotated["webhook"]["secret"]
-        assert rotated["webhook"]["method"] == "POST"
+        hook = imported.json()["trigger"]["webhook"]
+        url, secret = hook["url"], hook["secret"]
+        assert hook["method"] == "POST"
 
         missing = json.dumps({"amount": 3}).encode()
         refused = httpx.post(
@@ -276,3 +276,19 @@ def test_a_dify_trigger_webhook_refuses_a_missing_required_field_and_runs_with_t
             headers={"Authorization": f"Bearer {app_key}"},
         ).json()
         assert detail["outputs"] == {"order": "A-7", "amount": 12.5, "request": "r2"}
+
+
+def test_a_megabyte_webhook_body_is_claim_checked_and_reaches_the_run(server: Server) -> None:
+    with server.client() as client:
+        created = _create(client, {"type": "webhook"})
+        hook = created["trigger"]["webhook"]
+        blob = "x" * (1024 * 1024)
+        body = json.dumps({"blob": blob}).encode()
+        answer = httpx.post(hook["url"], content=body, headers=_signed(hook["secret"], body))
+        assert answer.status_code == 202, answer.text
+        (run,) = _wait_for_runs(client, created["id"])
+        assert run["status"] == "completed", run
+        assert run["triggerData"]["body"]["blob"] == blob
+        too_big = b"y" * (5 * 1024 * 1024 + 1)
+        refused = httpx.post(hook["url"], content=too_big, headers=_signed(hook["secret"], too_big))
+        assert refused.status_code == 413

@@ -193,3 +193,25 @@ def test_an_object_outside_the_tenant_location_starts_nothing(api: Api) -> None:
     (run,) = _runs(created["id"])
     assert run.trigger_data["key"] == "tenants/tenant-a/objects/in/x.txt"
     assert run.trigger_data["size"] == 3
+
+
+def test_a_megabyte_of_run_data_is_claim_checked_and_the_run_completes(api: Api) -> None:
+    created = api.create(
+        {
+            "name": "big",
+            "nodes": [
+                {
+                    "id": "a",
+                    "type": "tool-call",
+                    "config": {"tool": "echo", "input": {"n": "{{trigger.data.n}}"}},
+                }
+            ],
+        }
+    )
+    data = {"blob": "z" * (1024 * 1024), "n": 7}
+    run = api.run_to_end(created["id"], data)
+    assert run["status"] == "completed", run
+    assert run["stepResults"][0]["result"] == {"n": 7}
+    assert run["triggerData"] == data
+    stored = table().get_item(Key={"PK": f"RUN#{run['id']}", "SK": META})["Item"]
+    assert len(stored["body"]) < 10_000  # the run item holds the reference, not the data

@@ -27,6 +27,8 @@ class Run(BaseModel):
     status: RunStatus = RunStatus.PENDING
     triggered_by: str = "api"
     trigger_data: Any = None
+    # Where the trigger data is when it was too big to keep inline (a claim check).
+    trigger_data_ref: str | None = None
     inputs: dict[str, Any] = Field(default_factory=dict)
     outputs: dict[str, Any] | None = None
     outputs_ref: str | None = None

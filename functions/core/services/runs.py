@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.core import clock, engine
+from functions.core import clock, engine, payloads
 from functions.core.data import runs as run_store
 from functions.core.errors import Conflict, NotFound
 from functions.core.ids import new_id
@@ -38,19 +38,22 @@ def start(
         workflow_id=workflow_id,
         tenant_id=tenant_id,
         triggered_by=triggered_by,
-        trigger_data=trigger_data,
+        # Replaced by a reference below when it is big (see payloads.pack_trigger).
+        trigger_data=None,
         inputs={f"sys.{name}": value for name, value in (sys_values or {}).items()},
         created_at=clock.iso(),
         # Known before the start call, so no later write can race the execution's own.
         execution_arn=machine_arn.replace(":stateMachine:", ":execution:") + f":{run_id}",
     )
+    inline, ref = payloads.pack_trigger(run_id, trigger_data)
+    run = run.model_copy(update={"trigger_data": inline, "trigger_data_ref": ref})
     if not run_store.put(run):
         existing = run_store.get(run_id)
         assert existing is not None  # runs are never deleted before their retention ends
         return existing
     execution_input = {
         "run": {"runId": run.id, "workflowId": workflow_id, "tenantId": tenant_id},
-        "trigger": {"type": triggered_by, "data": trigger_data},
+        "trigger": {"type": triggered_by, "data": inline, **({"dataRef": ref} if ref else {})},
         "sys": {
             "workflow_id": workflow_id,
             "workflow_run_id": run.id,

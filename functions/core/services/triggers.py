@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from aws_lambda_powertools import Logger
 
-from functions.core import clock
+from functions.core import clock, nesting, payloads
 from functions.core.data import blobs
 from functions.core.data import workflows as workflow_store
 from functions.core.errors import Conflict, NotFound, Problem, Refused
@@ -34,8 +34,12 @@ from functions.core.triggers.messages import CronFired, EventMatched, TriggerMes
 logger = Logger(service="stepcanvas-triggers")
 
 NEXT_RUNS = 3
-# EventBridge and SQS both carry at most 256 KB; what a run is given must fit with room.
+# An event is matched on its data, so the data must travel in it: EventBridge carries at
+# most 256 KB an entry. The same bound decides when a webhook's data travels in its queue
+# message (SQS: 256 KB) or beside it in S3.
 MAX_DATA_BYTES = 200 * 1024
+# A webhook body must also reach the api function: Lambda takes 6 MB a synchronous event.
+MAX_WEBHOOK_BYTES = 5 * 1024 * 1024
 _DROPPED_HEADERS = frozenset(
     {
         "connection",
@@ -243,13 +247,18 @@ def receive_webhook(workflow_id: str, request: WebhookRequest) -> str:
     signature = request.headers[signatures.HEADER]
     # The same signed request, replayed within the window, names the same run.
     run_id = derived_id(signed_at, workflow_id, "webhook", signature)
+    inline: dict[str, Any] | None = data
+    data_ref = None
+    if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_DATA_BYTES:
+        inline, data_ref = None, blobs.put_json(f"webhooks/{workflow_id}/{run_id}.json", data)
     message = WebhookCalled(
         kind="webhook",
         workflow_id=workflow_id,
         tenant_id=record["tenantId"],
         run_id=run_id,
         called_at=datetime.fromtimestamp(signed_at, UTC).isoformat(),
-        data=data,
+        data=inline,
+        data_ref=data_ref,
     )
     sources.send(message.model_dump_json(by_alias=True))
     return run_id
@@ -260,7 +269,7 @@ def _webhook_data(spec: WebhookSpec | None, request: WebhookRequest) -> dict[str
     spec = spec or WebhookSpec()  # the v1 `{"type": "webhook"}`: any method, any body
     if spec.method and request.method != spec.method:
         raise Refused("method_not_allowed", f"this webhook accepts {spec.method} only")
-    _check_size_bytes(len(request.body), "body")
+    _check_size_bytes(len(request.body), "body", MAX_WEBHOOK_BYTES)
     body = _parsed_body(request)
     headers = {
         name: value
@@ -286,7 +295,9 @@ def _parsed_body(request: WebhookRequest) -> Any:
     text = request.body.decode("utf-8", "replace")
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
-            return json.loads(text)
+            return nesting.loads(text)
+        except nesting.TooDeep as exc:
+            raise Refused("invalid_param", f"body: {exc}") from exc
         except ValueError as exc:
             raise Refused("invalid_param", f"body: not valid JSON ({exc})") from exc
     if content_type == "application/x-www-form-urlencoded":
@@ -295,14 +306,12 @@ def _parsed_body(request: WebhookRequest) -> Any:
 
 
 def _check_size(data: Any, field: str) -> None:
-    _check_size_bytes(len(json.dumps(data, ensure_ascii=False).encode()), field)
+    _check_size_bytes(len(json.dumps(data, ensure_ascii=False).encode()), field, MAX_DATA_BYTES)
 
 
-def _check_size_bytes(size: int, field: str) -> None:
-    if size > MAX_DATA_BYTES:
-        raise Refused(
-            "payload_too_large", f"{field}: {size:,} bytes; a trigger carries {MAX_DATA_BYTES:,}"
-        )
+def _check_size_bytes(size: int, field: str, limit: int) -> None:
+    if size > limit:
+        raise Refused("payload_too_large", f"{field}: {size:,} bytes; the limit is {limit:,}")
 
 
 def rotate_webhook(record: dict[str, Any]) -> dict[str, Any]:
@@ -357,7 +366,7 @@ def _fired(
         }
         return _epoch(message.scheduled_time), data
     if isinstance(message, WebhookCalled):
-        return _epoch(message.called_at), message.data
+        return _epoch(message.called_at), payloads.unpack_trigger(message.data, message.data_ref)
     return _from_event(message, trigger, tenant_id)
 
 

@@ -52,8 +52,9 @@ class WebhookCalled(_Message):
     kind: Literal["webhook"]
     run_id: str = Field(alias="runId")
     called_at: str = Field(alias="calledAt")
-    # The request as the run sees it, or its claim check when it is large.
-    data: dict[str, Any]
+    # The request as the run sees it, or (when large) where it waits in S3.
+    data: dict[str, Any] | None = None
+    data_ref: str | None = Field(default=None, alias="dataRef")
 
     @property
     def id(self) -> str:
