@@ -17,7 +17,8 @@ compiler lays each graph level out as a sequence in topological order and adds a
 a failing guard skips the node and everything it dominates. Where a node fans out into
 independent sub-graphs that meet again (a single-entry, single-exit region), they become
 the branches of a `Parallel`; any other fan-out (crossing dependencies) stays in
-topological order, which honours every edge. The README ("Compiling a graph") has the whole picture.
+topological order, which honours every edge, and so does a region nested deeper than
+MAX_NESTING Parallel/Map states. The README ("Compiling a graph") has the whole picture.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from functions.core.model.graph import (
+    MAX_BODY_DEPTH,
     VIRTUAL_EXIT,
     DominatorTree,
+    body_depths,
     immediate_dominators,
 )
 from functions.core.model.workflow import (
@@ -64,6 +67,13 @@ FINALIZE_SUCCEEDED = "Finalize succeeded"
 FINALIZE_FAILED = "Finalize failed"
 FAILED = "Run failed"
 ITERATION_INLINE_LIMIT = 1024
+# How deeply Parallel and Map states may nest, the outer body counting as 1. Step Functions
+# documents no limit but its parsers recurse (moto's gives up near 35 Parallels), so past
+# this depth a region that would be a Parallel is laid out in topological order, which
+# keeps every edge and only gives up concurrency. Map states (iteration bodies) cannot be
+# flattened: validation bounds them to MAX_BODY_DEPTH, which leaves room for Parallels.
+MAX_NESTING = 16
+assert MAX_BODY_DEPTH + 1 < MAX_NESTING
 # What every node task (and container step) receives besides its own static config.
 _CONTEXT = {"run.$": "$.run", "trigger.$": "$.trigger", "sys.$": "$.sys", "vars.$": "$.vars"}
 
@@ -85,9 +95,10 @@ def compile_workflow(graph: Graph, *, entry: str, targets: Targets) -> dict[str,
     missing = sorted(executable - set(targets.node_functions))
     if missing:
         raise CompileError(f"no function deployed for node types: {', '.join(missing)}")
+    _check_body_depth(graph)
     builder = _Builder(graph, targets)
     top_level = [n.id for n in graph.nodes if n.parent is None]
-    entry_state, states = builder.sequence(top_level, head=entry, exit_state=None)
+    entry_state, states = builder.sequence(top_level, head=entry, exit_state=None, depth=1)
     ends = [n.id for n in graph.nodes if n.parent is None and n.type is NodeType.END]
     return {
         "Comment": "Compiled by Stepcanvas; one Task per workflow node.",
@@ -139,6 +150,18 @@ def compile_workflow(graph: Graph, *, entry: str, targets: Targets) -> dict[str,
             },
         },
     }
+
+
+def _check_body_depth(graph: Graph) -> None:
+    """The layout recurses once per body. Validation refuses these graphs with a Problem;
+    a caller that skipped it gets a CompileError here, never a RecursionError."""
+    depths, on_loops = body_depths({n.id: n.parent for n in graph.nodes})
+    if on_loops:
+        raise CompileError(f"nodes {', '.join(on_loops)} contain each other")
+    if max(depths.values(), default=0) > MAX_BODY_DEPTH:
+        raise CompileError(
+            f"bodies are nested more than {MAX_BODY_DEPTH} deep; at most {MAX_BODY_DEPTH} may nest"
+        )
 
 
 def _runs_task(
@@ -198,9 +221,10 @@ class _Builder:
     # -- layout -------------------------------------------------------------------
 
     def sequence(
-        self, scope: list[str], *, head: str, exit_state: str | None
+        self, scope: list[str], *, head: str, exit_state: str | None, depth: int
     ) -> tuple[str | None, dict[str, Any]]:
-        """States for the nodes of `scope` (one graph level) entered at `head`.
+        """States for the nodes of `scope` (one graph level) entered at `head`, inside
+        `depth` nested Parallel/Map states.
 
         Returns the first state's name (None when there is nothing to run) and the states.
         """
@@ -208,8 +232,8 @@ class _Builder:
         order = self._order(scope)
         preds = {n: [e.source for e in self._in[n] if e.source in members] for n in order}
         dominators = DominatorTree(immediate_dominators(order, preds, head), head)
-        items = self._items(order, members, dominators)
-        return self._emit(items, head, dominators, exit_state, name=head)
+        items = self._items(order, members, dominators, depth)
+        return self._emit(items, head, dominators, exit_state, name=head, depth=depth)
 
     def _order(self, scope: list[str]) -> list[str]:
         """Topological order that keeps chains together: after a node, its ready successors
@@ -234,7 +258,12 @@ class _Builder:
             raise CompileError("the graph has a cycle")
         return order
 
-    def _items(self, order: list[str], members: set[str], dominators: DominatorTree) -> list[_Item]:
+    def _items(
+        self, order: list[str], members: set[str], dominators: DominatorTree, depth: int
+    ) -> list[_Item]:
+        if depth >= MAX_NESTING:
+            # No room for another Parallel: the whole scope in topological order.
+            return [_NodeItem(n) for n in order]
         postdom = self._post_dominators(order, members)
         items: list[_Item] = []
         placed: set[str] = set()
@@ -353,6 +382,7 @@ class _Builder:
         exit_state: str | None,
         *,
         name: str,
+        depth: int,
     ) -> tuple[str | None, dict[str, Any]]:
         flat = [n for item in items for n in _nodes_of(item)]
         live = self._live(head, flat)
@@ -368,13 +398,13 @@ class _Builder:
             follow = after(index)
             if isinstance(item, _ParallelItem):
                 entries[index] = _state_name(item.fork, "Parallel after ")
-                states.update(self._parallel(item, dominators, follow))
+                states.update(self._parallel(item, dominators, follow, depth + 1))
                 continue
             node = self.nodes[item.node_id]
             if node.type in BODY_START_TYPES:
                 entries[index] = follow
                 continue
-            run_state, node_states = self._node_states(node, follow)
+            run_state, node_states = self._node_states(node, follow, depth)
             states.update(node_states)
             if node.id in live:
                 entries[index] = run_state
@@ -421,27 +451,31 @@ class _Builder:
         return ran
 
     def _parallel(
-        self, item: _ParallelItem, dominators: DominatorTree, follow: str | None
+        self, item: _ParallelItem, dominators: DominatorTree, follow: str | None, depth: int
     ) -> dict[str, Any]:
+        """The Parallel for `item`, its branches inside `depth` nested Parallel/Map states."""
         branches = []
         for index, branch in enumerate(item.branches):
             entry, states = self._emit(
-                self._items(branch, set(branch), dominators),
+                self._items(branch, set(branch), dominators, depth),
                 item.fork,
                 dominators,
                 None,
                 name=_state_name(f"{item.fork} branch {index + 1}"),
+                depth=depth,
             )
             if entry is not None:
                 branches.append({"StartAt": entry, "States": states})
         return _join(branches, _state_name(item.fork, "Parallel after "), follow)
 
-    def _node_states(self, node: Node, follow: str | None) -> tuple[str, dict[str, Any]]:
+    def _node_states(
+        self, node: Node, follow: str | None, depth: int
+    ) -> tuple[str, dict[str, Any]]:
         """The states that run `node`, their entry first, ending in `follow`."""
         if node.type is NodeType.ITERATION:
-            return self._iteration(node, follow)
+            return self._iteration(node, follow, depth)
         if node.type is NodeType.LOOP:
-            return self._loop(node, follow)
+            return self._loop(node, follow, depth)
         name = _state_name(node.id)
         states: dict[str, Any] = {}
         task = self._task(node, follow, {})
@@ -507,11 +541,15 @@ class _Builder:
 
     def _in_iteration(self, node: Node) -> bool:
         parent = self.nodes.get(node.parent) if node.parent else None
-        return parent is not None and (
-            parent.type is NodeType.ITERATION or self._in_iteration(parent)
-        )
+        while parent is not None:  # bounded: compile_workflow refused loops of parents
+            if parent.type is NodeType.ITERATION:
+                return True
+            parent = self.nodes.get(parent.parent) if parent.parent else None
+        return False
 
-    def _body(self, container: Node, exit_state: str | None) -> tuple[str | None, dict[str, Any]]:
+    def _body(
+        self, container: Node, exit_state: str | None, depth: int
+    ) -> tuple[str | None, dict[str, Any]]:
         scope = [n for n, node in self.nodes.items() if node.parent == container.id]
         start = next(
             (n for n in scope if self.nodes[n].type in BODY_START_TYPES),
@@ -519,9 +557,9 @@ class _Builder:
         )
         if start is None:
             raise CompileError(f"container '{container.id}' has no start node in its body")
-        return self.sequence(scope, head=start, exit_state=exit_state)
+        return self.sequence(scope, head=start, exit_state=exit_state, depth=depth)
 
-    def _iteration(self, node: Node, follow: str | None) -> tuple[str, dict[str, Any]]:
+    def _iteration(self, node: Node, follow: str | None, depth: int) -> tuple[str, dict[str, Any]]:
         """prepare (Task) -> Map over the items, the body per item -> collect (Task)."""
         key = state_key(node.id)
         prepare = _state_name(node.id)
@@ -530,7 +568,7 @@ class _Builder:
         item_state = _state_name(node.id, "Item of ")
         emit = _state_name(node.id, "Emit ")
         output_node = _selector_root(node.config.get("output_selector"))
-        body_entry, body_states = self._body(node, emit)
+        body_entry, body_states = self._body(node, emit, depth + 1)  # inside the Map
         # What one item gives back: the output node's state, or nothing when it was
         # skipped. Only an output node that may be skipped needs the Choice.
         emit_state: dict[str, Any] = {"Type": "Pass", "Result": {}, "End": True}
@@ -604,7 +642,7 @@ class _Builder:
         }
         return prepare, states
 
-    def _loop(self, node: Node, follow: str | None) -> tuple[str, dict[str, Any]]:
+    def _loop(self, node: Node, follow: str | None, depth: int) -> tuple[str, dict[str, Any]]:
         """init (Task) -> Choice -> body -> check (Task) -> Choice ... -> follow.
 
         Like Dify, the break conditions are checked before the first round too: `init`
@@ -615,7 +653,8 @@ class _Builder:
         check = _state_name(node.id, "Check ")
         again = _state_name(node.id, "Again? ")
         after = _state_name(node.id, "After ")
-        body_entry, body_states = self._body(node, check)
+        # The body's states sit beside the loop's own, in the same scope.
+        body_entry, body_states = self._body(node, check, depth)
         body_nodes = self._order([n for n, other in self.nodes.items() if other.parent == node.id])
         task_check = self._task(
             node,

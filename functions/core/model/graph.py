@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from functions.core.model.workflow import Edge, Graph
 
@@ -147,3 +147,41 @@ class DominatorTree:
         if a not in self.enter or b not in self.enter:
             return False
         return self.enter[a] <= self.enter[b] and self.leave[b] <= self.leave[a]
+
+
+# Iteration/loop bodies nested in one another. Each iteration body is a `Map` inside the
+# machine, and the compiler recurses once per body, so the depth is bounded.
+MAX_BODY_DEPTH = 8
+
+
+def body_depths(parents: Mapping[str, str | None]) -> tuple[dict[str, int], list[str]]:
+    """How many container bodies each node sits in (0 at the top level; a missing parent
+    counts as the top level), and the nodes on a loop of parents, in `parents`' order.
+    Nodes on or inside such a loop get no depth. Iterative: a chain of parents is bounded
+    only by the number of nodes."""
+    depths: dict[str, int] = {}
+    looping: set[str] = set()  # on a loop of parents or inside one
+    on_loops: set[str] = set()
+    for node_id in parents:
+        path: list[str] = []
+        position: dict[str, int] = {}
+        current: str | None = node_id
+        while current is not None and current in parents:
+            if current in depths:
+                base = depths[current] + 1
+                break
+            if current in looping or current in position:
+                if current in position:
+                    on_loops.update(path[position[current] :])
+                looping.update(path)
+                path = []
+                base = 0
+                break
+            position[current] = len(path)
+            path.append(current)
+            current = parents[current]
+        else:
+            base = 0  # the chain left the known nodes: its last node is at the top level
+        for offset, member in enumerate(reversed(path)):
+            depths[member] = base + offset
+    return depths, [n for n in parents if n in on_loops]

@@ -8,7 +8,14 @@ from collections.abc import Callable, Iterable
 
 from functions.core.errors import InvalidWorkflow, Problem
 from functions.core.expressions.templates import RESERVED_ROOTS, Selector
-from functions.core.model.graph import Adjacency, ancestors, nodes_on_cycles, reachable_from
+from functions.core.model.graph import (
+    MAX_BODY_DEPTH,
+    Adjacency,
+    ancestors,
+    body_depths,
+    nodes_on_cycles,
+    reachable_from,
+)
 from functions.core.model.workflow import (
     BODY_START_TYPES,
     BRANCHING_TYPES,
@@ -48,6 +55,7 @@ def validate_graph(
     ids = {n.id for n in graph.nodes}
     problems += _edges(graph, ids, handles)
     problems += _containers(graph)
+    problems += _body_nesting(graph)
     adj = Adjacency(graph)
     cyclic = nodes_on_cycles(adj)
     if cyclic:
@@ -154,6 +162,22 @@ def _containers(graph: Graph) -> Iterable[Problem]:
             yield Problem(f"edge {edge.key}", "crosses the boundary of an iteration or loop body")
 
 
+def _body_nesting(graph: Graph) -> Iterable[Problem]:
+    depths, on_loop = body_depths({n.id: n.parent for n in graph.nodes})
+    if on_loop:
+        yield Problem(
+            f"nodes {', '.join(on_loop)}", "contain each other (their parents form a cycle)"
+        )
+    for node in graph.nodes:
+        # Report only the outermost container whose body is too deep.
+        if node.type in CONTAINER_TYPES and depths.get(node.id) == MAX_BODY_DEPTH:
+            yield Problem(
+                f"node '{node.id}'",
+                f"its body would be nested {MAX_BODY_DEPTH + 1} iteration/loop bodies deep; "
+                f"at most {MAX_BODY_DEPTH} may nest",
+            )
+
+
 def _reachability(adj: Adjacency, entry: str, scope: list[str]) -> Iterable[Problem]:
     if adj.incoming[entry]:
         yield Problem(f"node '{entry}'", "the first node must not have incoming edges")
@@ -167,9 +191,11 @@ def _upstream(adj: Adjacency, node_id: str, parents: dict[str, str | None]) -> s
     """Nodes whose outputs exist when `node_id` runs: its ancestors, and inside a body
     also the container itself (item, index, loop variables) and the container's upstream."""
     found = ancestors(adj, node_id)
-    parent = parents.get(node_id)
-    if parent is not None:
-        found |= {parent} | _upstream(adj, parent, parents)
+    parent, seen = parents.get(node_id), {node_id}
+    while parent is not None and parent not in seen:  # a loop of parents ends the walk
+        seen.add(parent)
+        found |= {parent} | ancestors(adj, parent)
+        parent = parents.get(parent)
     return found
 
 
