@@ -8,7 +8,7 @@ session. The parent waits `timeout` seconds of wall clock, then kills the proces
 What is enforced, and by what:
 
 - Kernel (rlimits the runner sets on itself before any user code, soft = hard): address
-  space (MEMORY_LIMIT_BYTES), CPU seconds, size of any file written (also caps what reaches
+  space (Limits.memory_bytes), CPU seconds, size of any file written (also caps what reaches
   the result file), open files, no core dumps, and no new processes or threads
   (RLIMIT_NPROC = 0: the kernel ignores this one for root, so it holds in Lambda, which
   never runs as root, but not in a root container).
@@ -46,40 +46,18 @@ import signal
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from functions.core.errors import NodeError
+from functions.nodes.limited import MAX_REQUEST_BYTES, Limits, Subject, child_environment, outcome
+
+__all__ = ["CODE_EXECUTION_ERROR", "Limits", "run_python"]  # Limits: from limited.py
 
 RUNNER = Path(__file__).with_name("runner.py")
 
-TIMEOUT_SECONDS = 10
-MEMORY_LIMIT_BYTES = 256 * 1024 * 1024
-# The result travels in node outputs (claim-checked above 32 KB); Dify's own output limits
-# (30 strings of 80,000 characters ...) fit well within this.
-MAX_OUTPUT_BYTES = 4 * 1024 * 1024
-MAX_FILE_BYTES = MAX_OUTPUT_BYTES + 64 * 1024
-MAX_OPEN_FILES = 64
-MAX_REQUEST_BYTES = 16 * 1024 * 1024
 CODE_EXECUTION_ERROR = "CodeExecutionError"
-
-
-@dataclass(frozen=True)
-class Limits:
-    timeout_seconds: float = TIMEOUT_SECONDS
-    memory_bytes: int = MEMORY_LIMIT_BYTES
-    output_bytes: int = MAX_OUTPUT_BYTES
-
-    def for_runner(self) -> dict[str, int]:
-        return {
-            "memory_bytes": self.memory_bytes,
-            # CPU time never exceeds wall time, so this only backs up the wall-clock kill.
-            "cpu_seconds": int(self.timeout_seconds) + 1,
-            "file_bytes": self.output_bytes + 64 * 1024,
-            "open_files": MAX_OPEN_FILES,
-            "output_bytes": self.output_bytes,
-        }
+CODE = Subject("code", "the result of main()", CODE_EXECUTION_ERROR)
 
 
 def run_python(code: str, inputs: dict[str, Any], limits: Limits | None = None) -> dict[str, Any]:
@@ -100,18 +78,12 @@ def run_python(code: str, inputs: dict[str, Any], limits: Limits | None = None) 
             raw = result_file.read(limits.output_bytes + 64 * 1024)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    if timed_out:
-        raise _error(f"code timed out after {limits.timeout_seconds:g}s")
-    return _outcome(raw, returncode, limits)
+    result: dict[str, Any] = outcome(raw, returncode, limits, CODE, timed_out)
+    return result
 
 
 def _spawn(workdir: Path, limits: Limits) -> tuple[int, bool]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "TMPDIR": str(workdir),
-        "HOME": str(workdir),
-    }
+    env = child_environment(workdir)
     command = [sys.executable, "-I", "-S", "-B", "runner.py"]
     with (
         (workdir / "request.json").open("rb") as stdin,
@@ -139,39 +111,5 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def _outcome(raw: bytes, returncode: int, limits: Limits) -> dict[str, Any]:
-    try:
-        message = json.loads(raw) if raw else None
-    except ValueError:
-        message = None
-    if not isinstance(message, dict):
-        raise _error(_died(returncode, limits))
-    if message.get("ok"):
-        result: dict[str, Any] = message["result"]
-        return result
-    kind, error = message.get("kind"), str(message.get("error", ""))
-    if kind == "memory":
-        raise _error(f"code exceeded the memory limit of {limits.memory_bytes // 2**20} MB")
-    if kind == "too_large":
-        raise _error(
-            f"the result of main() is {int(error):,} bytes; the limit is {limits.output_bytes:,}"
-        )
-    raise _error(error or "code failed")
-
-
-def _died(returncode: int, limits: Limits) -> str:
-    """Why the process ended without a result (killed by a limit, most likely)."""
-    if returncode < 0:
-        number = -returncode
-        if number == signal.SIGXCPU:
-            return f"code timed out after {limits.timeout_seconds:g}s (CPU time limit)"
-        name = signal.Signals(number).name if number in signal.valid_signals() else str(number)
-        return (
-            f"code process was killed by {name}; it may have exceeded the memory limit of "
-            f"{limits.memory_bytes // 2**20} MB"
-        )
-    return f"code process exited with status {returncode} without a result"
-
-
 def _error(message: str) -> NodeError:
-    return NodeError(message, CODE_EXECUTION_ERROR)
+    return CODE.error(message)
