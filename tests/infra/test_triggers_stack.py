@@ -430,15 +430,6 @@ def test_webhook_methods_acknowledge_the_missing_authorizer(synth: Synth) -> Non
         assert "HMAC" in acknowledged["AwsSolutions-APIG4"]
 
 
-@pytest.mark.parametrize(
-    ("path", "method"), [("/v1/events", "POST"), ("/v1/workflows/{id}/webhook/rotate", "POST")]
-)
-def test_other_trigger_routes_use_the_key_authorizer(synth: Synth, path: str, method: str) -> None:
-    props = _methods(synth)[(path, method)]
-    assert props["AuthorizationType"] == "CUSTOM"
-    assert props["AuthorizerId"] == {"Ref": _authorizer_id(synth)}
-
-
 def test_only_the_webhook_methods_go_without_the_authorizer(synth: Synth) -> None:
     authorizer = {"Ref": _authorizer_id(synth)}
     for route, props in _methods(synth).items():
