@@ -130,3 +130,51 @@ def test_a_webhook_body_nested_too_deeply_is_refused(api: Api) -> None:
         headers={signatures.HEADER: header, "Content-Type": "application/json"},
     )
     _refused(answer, 400, "invalid_param", f"nested deeper than {nesting.MAX_DEPTH} levels")
+
+
+@pytest.mark.parametrize(
+    ("document", "where", "reason"),
+    [
+        (
+            {
+                "name": "u",
+                "nodes": [{"id": "h", "type": "http-request", "config": {"url": "not a url"}}],
+            },
+            "node 'h'",
+            "http:// or https://",
+        ),
+        (
+            {
+                "name": "u",
+                "nodes": [
+                    {
+                        "id": "h",
+                        "type": "http-request",
+                        "config": {"url": "ftp://x/{{trigger.data.p}}"},
+                    }
+                ],
+            },
+            "node 'h'",
+            "http:// or https://",
+        ),
+    ],
+)
+def test_a_url_that_can_never_be_fetched_is_refused_at_save(
+    api: Api, document: dict[str, Any], where: str, reason: str
+) -> None:
+    answer = api.call("POST", "/v1/workflows", json=document)
+    assert answer.status_code == 400, answer.text
+    assert any(p["where"] == where and reason in p["reason"] for p in answer.json()["problems"])
+
+
+def test_templated_urls_are_accepted_at_save(api: Api) -> None:
+    for url in ("{{trigger.data.url}}", "https://example.com/{{trigger.data.p}}"):
+        config = {"url": url}
+        api.create({"name": "t", "nodes": [{"id": "h", "type": "http-request", "config": config}]})
+
+
+@pytest.mark.parametrize("value", ["yes", 1, "true"])
+def test_enabled_must_be_a_boolean(api: Api, value: Any) -> None:
+    answer = api.call("POST", "/v1/workflows", json={"name": "b", "nodes": ECHO, "enabled": value})
+    assert answer.status_code == 400, answer.text
+    assert "enabled" in answer.json()["message"]

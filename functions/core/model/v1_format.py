@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
 from functions.core.errors import InvalidWorkflow, Problem
@@ -39,7 +39,8 @@ class V1WorkflowBody(BaseModel):
     trigger: Trigger = Field(default_factory=Trigger)
     nodes: list[V1Node] = Field(default_factory=list)
     edges: list[V1Edge] = Field(default_factory=list)
-    enabled: bool = True
+    # Strict: "yes" or 1 is a mistake to name, not a value to guess at.
+    enabled: StrictBool = True
 
 
 class V1WorkflowPatch(BaseModel):
@@ -58,7 +59,7 @@ class V1WorkflowPatch(BaseModel):
     trigger: Trigger | None = None
     nodes: list[V1Node] | None = None
     edges: list[V1Edge] | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
     # Only fields present in the body are validated: the None defaults mean "left out".
     @field_validator("*", mode="before")

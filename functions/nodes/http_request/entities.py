@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Any, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -81,6 +82,19 @@ class HttpRequestConfig(NodeConfig):
     body: Any = None
     authorization: Authorization | None = None
     timeout: float | DifyTimeouts = 10
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        # What is known at save: the URL itself, or its part before the first template.
+        static = value.split("{{", 1)[0]
+        if static == value or "://" in static:
+            parts = urlsplit(static)
+            if parts.scheme.lower() not in ("http", "https") or (
+                static == value and not parts.hostname
+            ):
+                raise ValueError("url must be an http:// or https:// URL with a host")
+        return value
 
     @field_validator("method")
     @classmethod
