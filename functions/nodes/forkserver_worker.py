@@ -185,31 +185,21 @@ def _child(fd: int, task: Callable[[Any], Any], runner: Any, workdir: str) -> No
         sys.stdout = sys.stderr = runner._Discard()
         runner._apply_limits(limits)
         runner.install_guard(workdir, runner.read_roots())
-        answer = _answer(task, request["payload"], limits["output_bytes"])
+        answer = runner.answer_line(_outcome(task, request["payload"]), limits["output_bytes"])
         connection.sendall(answer.encode() + b"\n")
         status = 0
     finally:
         os._exit(status)
 
 
-def _answer(task: Callable[[Any], Any], payload: Any, output_bytes: int) -> str:
-    """runner.py's answer line for the task's result or its failure."""
+def _outcome(task: Callable[[Any], Any], payload: Any) -> dict[str, Any]:
+    """The task's result or its failure, in runner.py's outcome shape."""
     try:
-        outcome: dict[str, Any] = {"ok": True, "result": task(payload)}
+        return {"ok": True, "result": task(payload)}
     except MemoryError:
-        outcome = {"ok": False, "kind": "memory", "error": "MemoryError"}
+        return {"ok": False, "kind": "memory", "error": "MemoryError"}
     except BaseException as exc:
-        outcome = {"ok": False, "kind": "error", "error": str(exc) or type(exc).__name__}
-    try:
-        text = json.dumps(outcome, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError, RecursionError) as exc:
-        text = json.dumps({"ok": False, "kind": "error", "error": f"{type(exc).__name__}: {exc}"})
-    except MemoryError:
-        text = json.dumps({"ok": False, "kind": "memory", "error": "MemoryError"})
-    size = len(text.encode())
-    if size > output_bytes:
-        text = json.dumps({"ok": False, "kind": "too_large", "error": str(size)})
-    return text
+        return {"ok": False, "kind": "error", "error": str(exc) or type(exc).__name__}
 
 
 if __name__ == "__main__":

@@ -73,11 +73,15 @@ class Synth:
         return _ref(self.resources[self.function_id(handler)]["Properties"]["Role"])
 
     def state_machine_role_id(self) -> str:
+        return self.service_role_id("states.amazonaws.com")
+
+    def service_role_id(self, service: str) -> str:
+        """The one role that `service` assumes."""
         (logical_id,) = (
             logical_id
             for logical_id, role in self.of_type("AWS::IAM::Role").items()
             if role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
-            == {"Service": "states.amazonaws.com"}
+            == {"Service": service}
         )
         return logical_id
 

@@ -75,13 +75,7 @@ def _rule_arn_texts() -> list[str]:
 
 
 def _scheduler_role_id(synth: Synth) -> str:
-    (role_id,) = (
-        logical_id
-        for logical_id, role in synth.of_type("AWS::IAM::Role").items()
-        if role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
-        == {"Service": "scheduler.amazonaws.com"}
-    )
-    return role_id
+    return synth.service_role_id("scheduler.amazonaws.com")
 
 
 def _api_statements(synth: Synth) -> list[dict[str, Any]]:

@@ -275,17 +275,22 @@ def main() -> None:
     sys.stdout = sys.stderr = _Discard()  # type: ignore[assignment]
     _apply_limits(limits)
     install_guard(workdir, read_roots())
-    outcome = _run(request)
+    out.write(answer_line(_run(request), limits["output_bytes"]))
+    out.flush()
+
+
+def answer_line(outcome: dict[str, Any], output_bytes: int) -> str:
+    """The outcome as the one JSON line the parent reads (also the template renderer's):
+    an outcome that cannot be encoded, or that is over `output_bytes`, becomes its error."""
     try:
         text = json.dumps(outcome, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         text = json.dumps({"ok": False, "kind": "error", "error": f"{type(exc).__name__}: {exc}"})
     except MemoryError:
         text = json.dumps({"ok": False, "kind": "memory", "error": "MemoryError"})
-    if len(text.encode()) > limits["output_bytes"]:
+    if len(text.encode()) > output_bytes:
         text = json.dumps({"ok": False, "kind": "too_large", "error": str(len(text.encode()))})
-    out.write(text)
-    out.flush()
+    return text
 
 
 if __name__ == "__main__":
