@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
-from bench import compile_cost, service_latency, transitions, trigger_latency, v1_run_latency
+from bench import (
+    canvas_latency,
+    compile_cost,
+    service_latency,
+    transitions,
+    trigger_latency,
+    v1_run_latency,
+)
 
-for module in (compile_cost, transitions, v1_run_latency, service_latency, trigger_latency):
+for module in (
+    compile_cost,
+    transitions,
+    v1_run_latency,
+    service_latency,
+    trigger_latency,
+    canvas_latency,
+):
     print(f"\n== {module.__name__} ==", flush=True)
     module.main()

@@ -41,9 +41,16 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/v1/workflows/{id}/runs": ("GET",),
     "/v1/workflows/{id}/runs/{runId}": ("GET",),
     "/v1/workflows/{id}/webhook/rotate": ("POST",),
+    "/v1/workflows/{id}/versions": ("GET",),
     "/v1/keys": ("GET", "POST"),
     "/v1/keys/{keyId}": ("DELETE",),
     "/v1/events": ("POST",),
+    "/workflow/canvas/draft": ("POST",),
+    "/workflow/canvas/publish": ("POST",),
+    "/workflow/canvas/run": ("POST",),
+    "/workflow/canvas/run/record": ("POST",),
+    "/workflow/module/list": ("POST",),
+    "/workflow/trace": ("POST",),
 }
 # The only routes API Gateway lets through without a key; every route above goes through the
 # key authorizer. A webhook caller holds no Stepcanvas key: the api function authenticates
@@ -294,7 +301,8 @@ def _acknowledge_unauthenticated(method: apigw.Method) -> None:
 
 
 def _grant_state_machines(role: iam.IRole, state_machine_role: iam.IRole) -> None:
-    """The api function creates, versions and runs the compiled state machines."""
+    """The api function creates, versions and runs the compiled state machines (the
+    pattern covers their versions `…:<n>` and the `…:live` alias too)."""
     state_machines, executions = states_arn("stateMachine"), states_arn("execution")
     role.add_to_principal_policy(
         iam.PolicyStatement(
@@ -303,6 +311,8 @@ def _grant_state_machines(role: iam.IRole, state_machine_role: iam.IRole) -> Non
                 "states:UpdateStateMachine",
                 "states:DeleteStateMachine",
                 "states:PublishStateMachineVersion",
+                "states:CreateStateMachineAlias",
+                "states:UpdateStateMachineAlias",
                 "states:DescribeStateMachine",
                 "states:StartExecution",
             ],

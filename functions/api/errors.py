@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from functions.core.errors import (
     Conflict,
     DomainError,
+    DraftNotSync,
     Forbidden,
     InvalidWorkflow,
     NotFound,
@@ -59,13 +60,20 @@ def answer_for(exc: DomainError) -> dict[str, Any]:
     if isinstance(exc, InvalidWorkflow):
         problems = [{"where": p.where, "reason": p.reason} for p in exc.problems]
         return error_body(400, "invalid_workflow", str(exc), problems=problems)
-    if isinstance(exc, NotFound):
-        return error_body(404, "not_found", str(exc))
-    if isinstance(exc, Forbidden):
-        return error_body(403, "forbidden", str(exc))
-    if isinstance(exc, Conflict):
-        return error_body(409, "conflict", str(exc))
-    return error_body(400, "invalid_param", str(exc))
+    status, code = next(
+        (answer for kind, answer in _ANSWERS if isinstance(exc, kind)), (400, "invalid_param")
+    )
+    return error_body(status, code, str(exc))
+
+
+# The status and code of each kind of domain error, the most specific kind first.
+_ANSWERS: tuple[tuple[type[DomainError], tuple[int, str]], ...] = (
+    (NotFound, (404, "not_found")),
+    (Forbidden, (403, "forbidden")),
+    # Dify's console code for it, which editors built for Dify already handle.
+    (DraftNotSync, (409, "draft_workflow_not_sync")),
+    (Conflict, (409, "conflict")),
+)
 
 
 def register(app: APIGatewayRestResolver) -> None:

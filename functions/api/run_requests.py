@@ -61,7 +61,9 @@ def handle(caller: Principal, workflow_id: str | None, raw: Body, stream_seconds
     request = service_runs.RunRequest(inputs=body.inputs, user=body.user, files=body.files)
     run = service_runs.start(app, request, version=workflow_id)
     if body.response_mode == "streaming":
-        graph = workflows.graph_of(workflows.get(app.tenant_id, app.workflow_id))
+        # The graph of the version the run executes: it names the nodes the stream reports.
+        record = workflows.get(app.tenant_id, app.workflow_id)
+        graph = workflows.snapshot(record, run.version).graph_model()
         return StreamReply(RunStream(run, graph, stream_seconds))
     finished = service_runs.wait(run, get_settings().service_blocking_seconds)
     return JsonReply(200, dify_views.blocking(finished, service_runs.tally(finished)))

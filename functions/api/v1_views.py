@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from functions.core import payloads
+from functions.core.model import dify_environment
 from functions.core.model.run import EventType, Run, RunStatus, StepEvent, StepStatus
-from functions.core.services import triggers
+from functions.core.model.version import Version
+from functions.core.services import apps, triggers
 
 _RUN_STATUS = {
     RunStatus.PENDING: "pending",
@@ -22,6 +24,8 @@ _STEP_STATUS = {
     StepStatus.FAILED: "failed",
     StepStatus.EXCEPTION: "failed",
 }
+# What a Dify or canvas document shows besides its graph.
+_DIFY_PARTS = ("graph", "features", "environment_variables", "conversation_variables")
 _SUMMARY_FIELDS = ("name", "description", "enabled", "source", "createdAt", "updatedAt")
 
 
@@ -47,12 +51,34 @@ def trigger(record: dict[str, Any], base_url: str, show_secret: bool = False) ->
 
 
 def workflow(record: dict[str, Any], base_url: str, show_secret: bool = False) -> dict[str, Any]:
+    """The workflow in full, as it was sent: a v1 document's `nodes` and `edges`; a Dify
+    or canvas one's `graph`, `features` and variables (secret values hidden)."""
+    document = dify_environment.public_document(record["document"])
+    shown = {key: document[key] for key in _DIFY_PARTS if key in document}
+    number = record.get("published")
     return {
         **workflow_summary(record, base_url),
         "trigger": trigger(record, base_url, show_secret),
         "userId": record["tenantId"],
-        "nodes": record["document"].get("nodes", []),
-        "edges": record["document"].get("edges", []),
+        "nodes": document.get("nodes", []),
+        "edges": document.get("edges", []),
+        **shown,
+        "version": number,
+        "versionId": apps.version_id(record["id"], number) if number else None,
+        "hash": record.get("hash"),
+    }
+
+
+def version(found: Version) -> dict[str, Any]:
+    return {
+        "version": found.number,
+        "versionId": apps.version_id(found.workflow_id, found.number),
+        "notes": found.notes,
+        "createdBy": found.created_by,
+        "createdAt": found.created_at,
+        "hash": found.hash,
+        **({"apiName": found.api_name} if found.api_name else {}),
+        **({"apiDesc": found.api_desc} if found.api_desc else {}),
     }
 
 
@@ -68,6 +94,7 @@ def run(record: Run, events: list[StepEvent]) -> dict[str, Any]:
         "status": _RUN_STATUS[record.status],
         "triggeredBy": record.triggered_by,
         "triggerData": payloads.unpack_trigger(record.trigger_data, record.trigger_data_ref),
+        "version": record.version,
         "stepResults": step_results(events),
         "createdAt": record.created_at,
     }

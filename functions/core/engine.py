@@ -19,31 +19,77 @@ def machine_name(workflow_id: str) -> str:
     return f"{get_settings().state_machine_prefix}-{workflow_id}"
 
 
-def deploy(
-    workflow_id: str, definition: dict[str, Any], existing_arn: str | None
-) -> tuple[str, str]:
-    """Create or update the workflow's state machine and publish a version.
+# The alias that points at a workflow's latest published version (for operators and the
+# console; runs start the exact version they are pinned to).
+LIVE_ALIAS = "live"
 
-    Returns (state machine ARN, version ARN): the version is immutable, so a run can
-    always be traced back to the exact definition it executed.
+
+def machine_arn(workflow_id: str) -> str:
+    """The ARN of the workflow's state machine, known before it exists: the name is the
+    workflow's, the account and partition those of the machine role (one per deployment)."""
+    settings = get_settings()
+    partition, account = _arn_parts(settings.state_machine_role_arn)
+    region = _client().meta.region_name
+    return f"arn:{partition}:states:{region}:{account}:stateMachine:{machine_name(workflow_id)}"
+
+
+def _arn_parts(role_arn: str) -> tuple[str, str]:
+    # arn:<partition>:iam::<account>:role/<name>
+    parts = role_arn.split(":")
+    return parts[1], parts[4]
+
+
+def deploy(
+    workflow_id: str, definition: dict[str, Any], *, publish: bool
+) -> tuple[str, str | None]:
+    """Create or update the workflow's state machine; with `publish`, publish a version.
+
+    Returns (state machine ARN, version ARN or None). A version is immutable, so a run of
+    it executes exactly the definition it was published with, whatever is deployed later.
+    Without `publish` only the unversioned definition ($LATEST) changes: what a test run
+    of the draft starts, and nothing else does. The machine's ARN is derived from the
+    workflow's id, so a deploy whose caller failed to record it leaves nothing it cannot
+    find again.
     """
     settings = get_settings()
     body = json.dumps(definition, ensure_ascii=False)
     logging = _logging(settings.state_machine_log_group_arn)
-    if existing_arn:
+    arn = machine_arn(workflow_id)
+    try:
         answer = _client().update_state_machine(
-            stateMachineArn=existing_arn, definition=body, publish=True, **logging
+            stateMachineArn=arn, definition=body, publish=publish, **logging
         )
-        return existing_arn, answer["stateMachineVersionArn"]
+        return arn, answer.get("stateMachineVersionArn")
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "StateMachineDoesNotExist":
+            raise
     answer = _client().create_state_machine(
         name=machine_name(workflow_id),
         definition=body,
         roleArn=settings.state_machine_role_arn,
         type="STANDARD",
-        publish=True,
+        publish=publish,
         **logging,
     )
-    return answer["stateMachineArn"], answer["stateMachineVersionArn"]
+    return answer["stateMachineArn"], answer.get("stateMachineVersionArn")
+
+
+def point_live_alias(state_machine_arn: str, version_arn: str) -> None:
+    """Point the `live` alias at `version_arn`, creating the alias on first publish."""
+    routing = [{"stateMachineVersionArn": version_arn, "weight": 100}]
+    try:
+        _client().update_state_machine_alias(
+            stateMachineAliasArn=f"{state_machine_arn}:{LIVE_ALIAS}", routingConfiguration=routing
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceNotFound":
+            raise
+        _client().create_state_machine_alias(name=LIVE_ALIAS, routingConfiguration=routing)
+
+
+def execution_arn(state_machine_arn: str, run_id: str) -> str:
+    """The ARN an execution named `run_id` gets, whichever version of the machine runs."""
+    return state_machine_arn.replace(":stateMachine:", ":execution:") + f":{run_id}"
 
 
 def _logging(log_group_arn: str) -> dict[str, Any]:
@@ -67,10 +113,12 @@ def delete(state_machine_arn: str) -> None:
             raise
 
 
-def start(state_machine_arn: str, run_id: str, execution_input: dict[str, Any]) -> str:
-    # The run id is the execution name, which makes a retried start idempotent.
+def start(target_arn: str, run_id: str, execution_input: dict[str, Any]) -> str:
+    """Start `target_arn`: a version ARN (a published run) or the machine's own (the draft).
+
+    The run id is the execution name, which makes a retried start idempotent."""
     answer = _client().start_execution(
-        stateMachineArn=state_machine_arn,
+        stateMachineArn=target_arn,
         name=run_id,
         input=json.dumps(execution_input, ensure_ascii=False),
     )

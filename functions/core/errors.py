@@ -24,6 +24,10 @@ class Conflict(DomainError):
     pass
 
 
+class DraftNotSync(Conflict):
+    """A draft save based on a draft that is no longer current (an editor's stale copy)."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One reason a document was refused; `where` names the node, edge or field."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ValidationError
@@ -45,6 +45,8 @@ class RunRef(BaseModel):
     runId: str
     workflowId: str
     tenantId: str
+    # What the run executes (see Run.version); its environment is that version's.
+    version: int | Literal["draft"] | None = None
 
 
 class TaskInput(BaseModel):
@@ -96,7 +98,7 @@ def context(task: TaskInput) -> NodeContext:
             node_states=task.vars,
             trigger=task.trigger,
             system=task.sys,
-            environment=lambda: environment.values(task.run.workflowId),
+            environment=lambda: environment.values(task.run.workflowId, task.run.version),
         ),
     )
 

@@ -74,3 +74,16 @@ def test_readme_trigger_walkthrough_starts_a_run_from_each_trigger(server: Serve
     assert accepted["runId"]
     assert webhook_run["triggeredBy"] == "webhook"
     assert webhook_run["triggerData"]["body"] == {"order": 42}
+
+
+def test_readme_canvas_walkthrough_drafts_runs_traces_and_publishes(server: Server) -> None:
+    saved, run, traces, api = (
+        json.loads(line) for line in _run(server, "walkthrough-canvas").splitlines()
+    )
+    assert saved == {"problems": []}
+    assert run == {"status": "succeeded", "version": "draft", "data": {"greeting": "Hello, Ada!"}}
+    assert [t["nodeId"] for t in traces] == ["start", "greet", "end"]
+    assert all(t["status"] == "succeeded" for t in traces)
+    assert traces[1]["outputs"] == {"output": "Hello, Ada!"}
+    assert api["workflow_id"].endswith("-v1")
+    assert api["outputs"] == {"greeting": "Hello, Grace!"}

@@ -570,6 +570,8 @@ def test_api_function_manages_prefixed_state_machines_and_passes_only_their_role
         "states:UpdateStateMachine",
         "states:DeleteStateMachine",
         "states:PublishStateMachineVersion",
+        "states:CreateStateMachineAlias",
+        "states:UpdateStateMachineAlias",
         "states:DescribeStateMachine",
         "states:StartExecution",
         "states:StopExecution",

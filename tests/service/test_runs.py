@@ -250,7 +250,7 @@ def test_a_published_version_runs_by_its_id(service: Service) -> None:
     assert by_workflow.json()["data"]["workflow_id"] == version
 
 
-def test_only_the_published_version_runs(service: Service) -> None:
+def test_each_published_version_runs_its_own_graph(service: Service) -> None:
     workflow_id, key = service.new_app(dsl.passthrough())
     # A save publishes version 2 (the graph changed).
     workflows.update(TENANT, workflow_id, dify_format.import_document(dsl.chain(1)))
@@ -281,10 +281,11 @@ def test_only_the_published_version_runs(service: Service) -> None:
         json={"inputs": {"query": "x"}, "user": "u"},
     )
 
-    assert old.status_code == 400
-    assert old.json()["code"] == "invalid_param"
-    assert f"'{workflow_id}-v2'" in old.json()["message"]
+    # Version 1 is pinned: it still runs the passthrough graph after version 2 exists.
+    assert old.json()["data"]["outputs"] == {"query": "x"}
+    assert old.json()["data"]["workflow_id"] == f"{workflow_id}-v1"
     assert current.json()["data"]["outputs"] == {"result": "x-1"}
+    assert current.json()["data"]["workflow_id"] == f"{workflow_id}-v2"
     assert future.status_code == 404
     assert foreign.status_code == 404
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from functions.api import bodies, v1_views
 from functions.api.context import base_url, require
-from functions.core.model import dify_format, v1_format
+from functions.core.model import dify_format, documents, v1_format
 from functions.core.model.v1_format import V1WorkflowBody, V1WorkflowPatch
 from functions.core.services import apps, runs, workflows
 from functions.core.services.keys import Scope
@@ -26,7 +26,7 @@ router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__
 def create_workflow() -> tuple[dict[str, Any], int]:
     body = bodies.read(V1WorkflowBody, router)
     caller = require(router, Scope.WRITE)
-    record = workflows.create(caller.tenant_id, v1_format.to_draft(body))
+    record = workflows.create(caller.tenant_id, v1_format.to_draft(body), created_by=caller.key_id)
     # A webhook's secret is shown once: in the answer that made it.
     return v1_views.workflow(record, base_url(router), show_secret=True), 201
 
@@ -42,12 +42,13 @@ def import_workflow() -> tuple[dict[str, Any], int]:
     """A new workflow from a Dify document; its service API runs it (see app keys)."""
     body = bodies.read(ImportBody, router)
     caller = require(router, Scope.WRITE)
-    record = workflows.create(caller.tenant_id, dify_format.import_document(body.yaml_content))
+    draft = dify_format.import_document(body.yaml_content)
+    record = workflows.create(caller.tenant_id, draft, created_by=caller.key_id)
     url = base_url(router)
     # A webhook start node's secret is shown once, here, as on create.
     trigger = v1_views.trigger(record, url, show_secret=True)
     summary = {**v1_views.workflow_summary(record, url), "trigger": trigger}
-    return {**summary, "versionId": apps.version_id(record)}, 201
+    return {**summary, "versionId": apps.latest_version_id(record)}, 201
 
 
 @router.get("/v1/workflows")
@@ -66,14 +67,40 @@ def get_workflow(workflow_id: str) -> dict[str, Any]:
 
 @router.put("/v1/workflows/<workflow_id>")
 def update_workflow(workflow_id: str) -> dict[str, Any]:
+    """Any subset of the fields; only a body that sends a graph (`nodes`/`edges`, or a
+    Dify-shaped `graph`) replaces it, and the save publishes the next version."""
     body = bodies.read(V1WorkflowPatch, router)
     caller = require(router, Scope.WRITE)
     current = workflows.get(caller.tenant_id, workflow_id)
-    merged = v1_format.apply_patch(current, body)
-    record = workflows.update(caller.tenant_id, workflow_id, v1_format.to_draft(merged))
+    if not body.changes_graph:
+        record = workflows.update_metadata(
+            caller.tenant_id,
+            workflow_id,
+            name=body.name,
+            description=body.description,
+            enabled=body.enabled,
+            trigger=body.trigger,
+        )
+    else:
+        draft = (
+            v1_format.to_draft(v1_format.apply_patch(current, body))
+            if body.graph is None
+            else documents.with_metadata(
+                dify_format.with_graph(current["document"], body.graph), current, body
+            )
+        )
+        record = workflows.update(caller.tenant_id, workflow_id, draft, created_by=caller.key_id)
     # A workflow that just became a webhook shows its new secret, once.
     became_webhook = "webhookNonce" in record and "webhookNonce" not in current
     return v1_views.workflow(record, base_url(router), show_secret=became_webhook)
+
+
+@router.get("/v1/workflows/<workflow_id>/versions")
+def list_versions(workflow_id: str) -> dict[str, Any]:
+    """The published versions, newest first."""
+    caller = require(router, Scope.READ)
+    found = workflows.versions(caller.tenant_id, workflow_id)
+    return {"versions": [v1_views.version(v) for v in found], "total": len(found)}
 
 
 @router.delete("/v1/workflows/<workflow_id>")

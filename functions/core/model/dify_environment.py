@@ -53,6 +53,23 @@ def split_secrets(
     return public, secrets, problems
 
 
+def restore_hidden(declared: Any, previous: dict[str, Any] | None) -> Any:
+    """The declarations with each secret sent back as `HIDDEN` given its stored value
+    from the `previous` document: an editor saves what it was shown, never the secret."""
+    kept: dict[str, Any] = (previous or {}).get(SECRETS_KEY) or {}
+    if not isinstance(declared, list) or not kept:
+        return declared
+    return [
+        {**entry, "value": kept[entry["name"]]}
+        if isinstance(entry, dict)
+        and entry.get("value_type") == SECRET
+        and entry.get("value") == HIDDEN
+        and entry.get("name") in kept
+        else entry
+        for entry in declared
+    ]
+
+
 def public_document(document: dict[str, Any]) -> dict[str, Any]:
     """The stored document as any face may show it: without the secret values."""
     return {key: value for key, value in document.items() if key != SECRETS_KEY}

@@ -56,7 +56,20 @@ def import_document(text: str, supported: Collection[NodeType] | None = None) ->
     `supported` is the node types that can run here (default: those with a node
     function in the catalog, and the body start markers).
     """
-    data = _load(text)
+    return read(_load(text), supported)
+
+
+def read(
+    data: dict[str, Any],
+    supported: Collection[NodeType] | None = None,
+    *,
+    strict: bool = True,
+    previous: dict[str, Any] | None = None,
+) -> Draft:
+    """The draft a parsed Dify document describes. `strict`: refuse it with every problem;
+    otherwise (an editor's draft, which may be incomplete) the problems ride on the draft,
+    and only what is no Dify document at all is refused. A secret sent back as `HIDDEN`
+    (as every face shows it) keeps its value from `previous`, the stored document."""
     problems: list[Problem] = []
     envelope = _envelope(data, problems)
     if envelope is None:
@@ -67,10 +80,10 @@ def import_document(text: str, supported: Collection[NodeType] | None = None) ->
         raise InvalidWorkflow([*problems, Problem("workflow.graph", "must be an object")])
     converted = dify_graph.convert(graph_data, _supported() if supported is None else supported)
     declared, secrets, env_problems = dify_environment.split_secrets(
-        workflow.get("environment_variables")
+        dify_environment.restore_hidden(workflow.get("environment_variables"), previous)
     )
     problems += converted.problems + env_problems
-    if problems:
+    if problems and strict:
         raise InvalidWorkflow(problems)
     name = app.get("name")
     description = app.get("description")
@@ -81,6 +94,7 @@ def import_document(text: str, supported: Collection[NodeType] | None = None) ->
         entry=converted.entry,
         trigger=converted.trigger,
         source=FORMAT,
+        problems=problems,
         document={
             "format": FORMAT,
             "version": version,
@@ -92,6 +106,12 @@ def import_document(text: str, supported: Collection[NodeType] | None = None) ->
             dify_environment.SECRETS_KEY: secrets,
         },
     )
+
+
+def with_graph(document: dict[str, Any], graph: dict[str, Any]) -> Draft:
+    """The stored Dify `document` with its graph replaced (its features, variables and
+    secret values kept); refused with every problem, like an import."""
+    return read({**document, "graph": graph}, previous=document)
 
 
 def _supported() -> frozenset[NodeType]:

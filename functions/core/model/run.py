@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -38,6 +38,8 @@ class Run(BaseModel):
     finished_at: str | None = None
     execution_arn: str | None = None
     total_tokens: int = 0
+    # The published version the run executes, or "draft" (a test run from the editor).
+    version: int | Literal["draft"] | None = None
 
 
 class EventType(StrEnum):

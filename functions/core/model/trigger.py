@@ -80,11 +80,11 @@ class Trigger(BaseModel):
 
     def stored(self) -> dict[str, Any]:
         """Only the fields of its type: a cron trigger keeps no `prefix`."""
-        keep = {"type", *_FIELDS_OF[self.type]}
+        keep = {"type", *FIELDS_OF[self.type]}
         return self.model_dump(mode="json", include=keep, exclude_none=True)
 
 
-_FIELDS_OF: dict[TriggerType, tuple[str, ...]] = {
+FIELDS_OF: dict[TriggerType, tuple[str, ...]] = {
     TriggerType.MANUAL: (),
     TriggerType.CRON: ("schedule", "timezone"),
     TriggerType.EVENT: ("event", "filter"),

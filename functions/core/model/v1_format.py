@@ -60,6 +60,13 @@ class V1WorkflowPatch(BaseModel):
     nodes: list[V1Node] | None = None
     edges: list[V1Edge] | None = None
     enabled: StrictBool | None = None
+    # A workflow made from a Dify document or on the canvas has a Dify-shaped graph
+    # (`nodes[].data.type`, `edges[].sourceHandle`), which replaces its current one.
+    graph: dict[str, Any] | None = None
+
+    @property
+    def changes_graph(self) -> bool:
+        return bool(self.model_fields_set & {"nodes", "edges", "graph"})
 
     # Only fields present in the body are validated: the None defaults mean "left out".
     @field_validator("*", mode="before")

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from functions.core.errors import Problem
+from functions.core.model.hashing import content_hash
 from functions.core.model.trigger import Trigger
 
 
@@ -134,3 +135,20 @@ class Draft:
     document: dict[str, Any] = field(default_factory=dict)
     # Problems the importer already found; validation reports them with its own.
     problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def hash(self) -> str:
+        """What identifies the draft's content (an editor's optimistic-save token): the
+        SHA-256 of the canonical JSON of the document's graph, features and variables,
+        secret values hidden (a hash must not let anyone test guesses of a secret)."""
+        return content_hash(
+            {
+                key: value
+                for key, value in self.document.items()
+                if key not in _UNHASHED_DOCUMENT_KEYS
+            }
+        )
+
+
+# What a document holds besides its content: its envelope, and the secret values.
+_UNHASHED_DOCUMENT_KEYS = frozenset({"format", "version", "app", "secrets"})

@@ -1,9 +1,10 @@
 """A workflow seen as a Dify "app": its published versions, end users, form and features.
 
 Dify calls the published workflow a version with an id of its own, and the app the thing
-that has versions. Here the workflow is the app, and every save publishes a Step
-Functions version (`versionArn`, numbered 1, 2, …); its id on the service API is
+that has versions. Here the workflow is the app and its versions are the published ones
+(numbered 1, 2, …, see services/workflows.py); a version's id on the service API is
 `<workflow id>-v<number>`, which runs report as `workflow_id` (and `sys.workflow_id`).
+The app key runs the latest version; `POST /v1/workflows/{version id}/run` runs that one.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import uuid
 from typing import Any
 
 from functions.core.errors import NotFound, Refused
+from functions.core.model.version import Version
 from functions.core.model.workflow import Graph, NodeType
 from functions.core.services import workflows
 from functions.core.settings import get_settings
@@ -49,31 +51,32 @@ def load(tenant_id: str, workflow_id: str) -> dict[str, Any]:
         ) from exc
 
 
-def version_number(record: dict[str, Any]) -> int:
-    return int(str(record["versionArn"]).rsplit(":", 1)[1])
+def version_id(workflow_id: str, number: int) -> str:
+    return f"{workflow_id}{_VERSION_MARK}{number}"
 
 
-def version_id(record: dict[str, Any]) -> str:
-    return f"{record['id']}{_VERSION_MARK}{version_number(record)}"
+def latest_version_id(record: dict[str, Any]) -> str | None:
+    number = record.get("published")
+    return version_id(record["id"], number) if number else None
 
 
-def check_runnable_version(record: dict[str, Any], requested: str) -> None:
-    """`requested` must name the published version (or the workflow itself).
-
-    Step Functions can start an execution of an older version by its ARN, but moto
-    cannot, and a run must behave the same in both: an older version is refused by name.
-    """
-    if requested in (record["id"], version_id(record)):
-        return
+def requested_version(record: dict[str, Any], requested: str) -> int | None:
+    """The version number `requested` names (None: the workflow itself, so its latest);
+    anything else, another workflow's version included, is not found."""
+    if requested == record["id"]:
+        return None
     workflow_id, mark, number = requested.rpartition(_VERSION_MARK)
-    superseded = mark and number.isdigit() and 0 < int(number) < version_number(record)
-    if superseded and workflow_id == record["id"]:
-        raise Refused(
-            "invalid_param",
-            f"workflow version '{requested}' is no longer published; "
-            f"only the published version '{version_id(record)}' can run",
-        )
+    if mark and workflow_id == record["id"] and number.isdigit() and number[0] != "0":
+        return int(number)
     raise NotFound("workflow", requested)
+
+
+def published_snapshot(record: dict[str, Any], number: int | None = None) -> Version:
+    """What the app runs: version `number`, or the latest one. An app whose workflow was
+    never published (a canvas still being drawn) is unavailable."""
+    if number is None and not record.get("published"):
+        raise Refused("app_unavailable", f"workflow '{record['id']}' has no published version")
+    return workflows.version_of(record, number)
 
 
 def end_user_id(tenant_id: str, workflow_id: str, user: str) -> str:
@@ -82,12 +85,14 @@ def end_user_id(tenant_id: str, workflow_id: str, user: str) -> str:
 
 
 def parameters(record: dict[str, Any]) -> dict[str, Any]:
-    """GET /v1/parameters: the start form, the upload feature and the upload limits."""
-    features = record.get("document", {}).get("features") or {}
+    """GET /v1/parameters: the start form, the upload feature and the upload limits of
+    what the app key runs (its latest version)."""
+    published = published_snapshot(record)
+    features = published.document.get("features") or {}
     megabytes = get_settings().upload_max_bytes // _MIB
     return {
         **{name: features[name] for name in _FEATURES if name in features},
-        "user_input_form": user_input_form(workflows.graph_of(record)),
+        "user_input_form": user_input_form(published.graph_model()),
         "file_upload": features.get("file_upload") or _DEFAULT_FILE_UPLOAD,
         "system_parameters": {
             # One limit for every kind of file: /v1/files/upload enforces only that one.

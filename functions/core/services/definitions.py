@@ -19,11 +19,16 @@ from statemachines.compiler import Targets, compile_workflow
 MAX_DEFINITION_BYTES = 1024 * 1024
 
 
-def build_definition(
-    graph: Graph, entry: str | None, known: list[Problem] | None = None
-) -> dict[str, Any]:
-    """Validate (adding `known`, what the importer found) and compile, or raise with
-    every problem at once."""
+def problems(graph: Graph, entry: str | None, known: list[Problem] | None = None) -> list[Problem]:
+    """Every problem validation finds (with `known`, what the importer found)."""
+    try:
+        _validate(graph, entry, known)
+    except InvalidWorkflow as exc:
+        return exc.problems
+    return []
+
+
+def _validate(graph: Graph, entry: str | None, known: list[Problem] | None) -> None:
     settings = get_settings()
     validate_graph(
         graph,
@@ -34,6 +39,15 @@ def build_definition(
         max_edges=settings.max_edges,
         handles=_handles,
     )
+
+
+def build_definition(
+    graph: Graph, entry: str | None, known: list[Problem] | None = None
+) -> dict[str, Any]:
+    """Validate (adding `known`, what the importer found) and compile, or raise with
+    every problem at once."""
+    settings = get_settings()
+    _validate(graph, entry, known)
     assert entry is not None  # validate_graph refuses a graph without one
     definition = compile_workflow(
         graph,

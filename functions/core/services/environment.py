@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.core.data import versions as version_store
 from functions.core.data import workflows as workflow_store
 from functions.core.model import dify_environment
+from functions.core.model.version import DRAFT
 
 
-def values(workflow_id: str) -> dict[str, Any]:
-    """Every environment variable of the workflow by name (secrets included; never shown)."""
+def values(workflow_id: str, version: int | str | None = None) -> dict[str, Any]:
+    """Every environment variable by name (secrets included; never shown) of the version
+    a run executes: a published one is read from its version item, so a later save never
+    changes what a pinned run sees; the draft (and a run that names none) from the workflow."""
+    if isinstance(version, int):
+        pinned = version_store.get(workflow_id, version)
+        return dify_environment.environment_values(pinned.document) if pinned else {}
     record = workflow_store.get(workflow_id)
+    assert version in (None, DRAFT)
     return dify_environment.environment_values(record["document"]) if record else {}

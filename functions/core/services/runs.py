@@ -9,6 +9,7 @@ from functions.core.data import runs as run_store
 from functions.core.errors import Conflict, NotFound
 from functions.core.ids import new_id
 from functions.core.model.run import EventType, Run, RunStatus, StepEvent
+from functions.core.model.version import DRAFT, Pin
 from functions.core.services import lifecycle, workflows
 
 
@@ -20,19 +21,23 @@ def start(
     triggered_by: str = "api",
     sys_values: dict[str, Any] | None = None,
     run_id: str | None = None,
+    pin: Pin | None = None,
+    workflow: dict[str, Any] | None = None,
 ) -> Run:
-    """Record the run and start its execution.
+    """Record the run and start its execution: of version `pin`, of the latest published
+    version (no pin), or of the draft (`DRAFT`, deployed by workflows.deploy_draft).
 
     `sys_values` are extra system variables (`sys.user_id`, `sys.files`, …) a face passes
     to the nodes; the run keeps them as its `inputs` (`sys.<name>`), as Dify shows them.
     A trigger passes the `run_id` it derived from its delivery: a second delivery of the
     same schedule tick, event or object then finds its run and starts nothing.
     """
-    workflow = workflows.get(tenant_id, workflow_id)
-    if not workflow["enabled"]:
+    workflow = workflow or workflows.get(tenant_id, workflow_id)
+    if not workflow["enabled"] and pin != DRAFT:
         raise Conflict(f"workflow '{workflow_id}' is disabled")
     run_id = run_id or new_id()
-    machine_arn: str = workflow["stateMachineArn"]
+    target, version = _target(workflow, pin)
+    machine_arn = engine.machine_arn(workflow_id)
     run = Run(
         id=run_id,
         workflow_id=workflow_id,
@@ -42,8 +47,9 @@ def start(
         trigger_data=None,
         inputs={f"sys.{name}": value for name, value in (sys_values or {}).items()},
         created_at=clock.iso(),
+        version=version,
         # Known before the start call, so no later write can race the execution's own.
-        execution_arn=machine_arn.replace(":stateMachine:", ":execution:") + f":{run_id}",
+        execution_arn=engine.execution_arn(machine_arn, run_id),
     )
     inline, ref = payloads.pack_trigger(run_id, trigger_data)
     run = run.model_copy(update={"trigger_data": inline, "trigger_data_ref": ref})
@@ -52,7 +58,12 @@ def start(
         assert existing is not None  # runs are never deleted before their retention ends
         return existing
     execution_input = {
-        "run": {"runId": run.id, "workflowId": workflow_id, "tenantId": tenant_id},
+        "run": {
+            "runId": run.id,
+            "workflowId": workflow_id,
+            "tenantId": tenant_id,
+            "version": version,
+        },
         "trigger": {"type": triggered_by, "data": inline, **({"dataRef": ref} if ref else {})},
         "sys": {
             "workflow_id": workflow_id,
@@ -63,7 +74,7 @@ def start(
         "vars": {},
     }
     try:
-        engine.start(machine_arn, run.id, execution_input)
+        engine.start(target, run.id, execution_input)
     except Exception as exc:
         # Never leave a run pending that no execution will ever finish.
         failed = run.model_copy(
@@ -76,6 +87,19 @@ def start(
         run_store.transition(failed, {RunStatus.PENDING})
         raise
     return run
+
+
+def _target(workflow: dict[str, Any], pin: Pin | None) -> tuple[str, Pin]:
+    """The ARN to start and the version the run names. The latest version's ARN is on
+    the workflow item; an older one is read from its version item."""
+    if not isinstance(pin, int | None):
+        return engine.machine_arn(workflow["id"]), "draft"
+    if pin is None or pin == workflow.get("published"):
+        if not workflow.get("versionArn"):
+            raise Conflict(f"workflow '{workflow['id']}' has no published version yet; publish it")
+        return str(workflow["versionArn"]), int(workflow["published"])
+    version = workflows.version_of(workflow, pin)
+    return version.version_arn, version.number
 
 
 def get(tenant_id: str, workflow_id: str | None, run_id: str) -> Run:

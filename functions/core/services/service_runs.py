@@ -20,7 +20,7 @@ from functions.core.data import runs as run_store
 from functions.core.errors import Conflict, NodeError, NotFound, Refused
 from functions.core.model.run import EventType, Run, RunStatus, StepEvent
 from functions.core.model.workflow import Graph, NodeType
-from functions.core.services import apps, files, lifecycle, runs, workflows
+from functions.core.services import apps, files, lifecycle, runs
 from functions.core.settings import get_settings
 from functions.nodes.llm.providers import provider_for
 from functions.nodes.start.entities import StartConfig
@@ -66,11 +66,11 @@ class LogPage:
 def start(app: App, request: RunRequest, version: str | None = None) -> Run:
     """Check the request as Dify does (400 before any run exists), then start the run."""
     record = apps.load(app.tenant_id, app.workflow_id)
-    if version is not None:
-        apps.check_runnable_version(record, version)
+    number = apps.requested_version(record, version) if version is not None else None
     if not record["enabled"]:
         raise Refused("app_unavailable", f"workflow '{app.workflow_id}' is disabled")
-    graph = workflows.graph_of(record)
+    published = apps.published_snapshot(record, number)
+    graph = published.graph_model()
     inputs = _resolve_file_inputs(app, request)
     _check_inputs(graph, inputs)
     _check_model_provider(graph)
@@ -79,11 +79,17 @@ def start(app: App, request: RunRequest, version: str | None = None) -> Run:
         "user_id": request.user,
         "files": run_files,
         "app_id": app.workflow_id,
-        "workflow_id": apps.version_id(record),
+        "workflow_id": apps.version_id(record["id"], published.number),
     }
     try:
         return runs.start(
-            app.tenant_id, app.workflow_id, inputs, triggered_by="api", sys_values=sys_values
+            app.tenant_id,
+            app.workflow_id,
+            inputs,
+            triggered_by="api",
+            sys_values=sys_values,
+            pin=published.number,
+            workflow=record,
         )
     except Conflict as exc:  # disabled between the check above and the start
         raise Refused("app_unavailable", str(exc)) from exc
