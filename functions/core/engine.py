@@ -40,7 +40,7 @@ def _arn_parts(role_arn: str) -> tuple[str, str]:
 
 
 def deploy(
-    workflow_id: str, definition: dict[str, Any], *, publish: bool
+    workflow_id: str, definition: dict[str, Any], *, publish: bool, exists: bool
 ) -> tuple[str, str | None]:
     """Create or update the workflow's state machine; with `publish`, publish a version.
 
@@ -49,29 +49,31 @@ def deploy(
     Without `publish` only the unversioned definition ($LATEST) changes: what a test run
     of the draft starts, and nothing else does. The machine's ARN is derived from the
     workflow's id, so a deploy whose caller failed to record it leaves nothing it cannot
-    find again.
+    find again. `exists` says which call to try first (each validates the definition,
+    which costs seconds for a big one in moto); the other follows when it was wrong.
     """
     settings = get_settings()
     body = json.dumps(definition, ensure_ascii=False)
     logging = _logging(settings.state_machine_log_group_arn)
     arn = machine_arn(workflow_id)
-    try:
-        answer = _client().update_state_machine(
-            stateMachineArn=arn, definition=body, publish=publish, **logging
-        )
-        return arn, answer.get("stateMachineVersionArn")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "StateMachineDoesNotExist":
-            raise
-    answer = _client().create_state_machine(
-        name=machine_name(workflow_id),
-        definition=body,
-        roleArn=settings.state_machine_role_arn,
-        type="STANDARD",
-        publish=publish,
-        **logging,
+    if not exists:
+        try:
+            answer = _client().create_state_machine(
+                name=machine_name(workflow_id),
+                definition=body,
+                roleArn=settings.state_machine_role_arn,
+                type="STANDARD",
+                publish=publish,
+                **logging,
+            )
+            return answer["stateMachineArn"], answer.get("stateMachineVersionArn")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "StateMachineAlreadyExists":
+                raise
+    answer = _client().update_state_machine(
+        stateMachineArn=arn, definition=body, publish=publish, **logging
     )
-    return answer["stateMachineArn"], answer.get("stateMachineVersionArn")
+    return arn, answer.get("stateMachineVersionArn")
 
 
 def point_live_alias(state_machine_arn: str, version_arn: str) -> None:

@@ -191,7 +191,9 @@ def _publish(
     """Compile `draft`, publish it as a Step Functions version and make the version item;
     the caller writes both with the workflow item, in one transaction."""
     definition = build_definition(draft.graph, draft.entry, _problems(draft))
-    machine_arn, version_arn = engine.deploy(record["id"], definition, publish=True)
+    machine_arn, version_arn = engine.deploy(
+        record["id"], definition, publish=True, exists=bool(record.get("stateMachineArn"))
+    )
     assert version_arn is not None  # publish=True always answers one
     number = (record.get("published") or 0) + 1
     version = Version(
@@ -230,7 +232,9 @@ def deploy_draft(tenant_id: str, workflow_id: str, draft: Draft) -> str:
     if record.get("deployedHash") == draft.hash and record.get("stateMachineArn"):
         return str(record["stateMachineArn"])
     definition = build_definition(draft.graph, draft.entry, _problems(draft))
-    machine_arn, _ = engine.deploy(workflow_id, definition, publish=False)
+    machine_arn, _ = engine.deploy(
+        workflow_id, definition, publish=False, exists=bool(record.get("stateMachineArn"))
+    )
 
     def change(current: dict[str, Any]) -> dict[str, Any]:
         return {**current, "stateMachineArn": machine_arn, "deployedHash": draft.hash}
