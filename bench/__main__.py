@@ -5,6 +5,8 @@ from __future__ import annotations
 from bench import (
     canvas_latency,
     compile_cost,
+    replay_latency,
+    retention_sweep,
     service_latency,
     transitions,
     trigger_latency,
@@ -18,6 +20,8 @@ for module in (
     service_latency,
     trigger_latency,
     canvas_latency,
+    replay_latency,
+    retention_sweep,
 ):
     print(f"\n== {module.__name__} ==", flush=True)
     module.main()

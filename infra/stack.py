@@ -12,6 +12,7 @@ from infra.api import Api
 from infra.engine import Engine, run_environment
 from infra.lambda_asset import lambda_code
 from infra.monitoring import Monitoring
+from infra.retention import Retention
 from infra.storage import Storage
 from infra.triggers import Triggers
 
@@ -46,6 +47,7 @@ class StepcanvasStack(Stack):
             run_environment=run_environment(self, storage=storage, engine=engine),
         )
         api = Api(self, "Api", code=code, storage=storage, engine=engine, triggers=triggers)
+        retention = Retention(self, "Retention", code=code, storage=storage)
         Monitoring(
             self,
             "Monitoring",
@@ -55,8 +57,12 @@ class StepcanvasStack(Stack):
                 "stream": api.stream_function,
                 RUNS_FUNCTION_NAME: engine.runs_function,
                 "dispatcher": triggers.dispatcher,
+                "retention": retention.function,
             },
-            dead_letter_queues={"trigger": triggers.dead_letter_queue},
+            dead_letter_queues={
+                "trigger": triggers.dead_letter_queue,
+                "retention": retention.failures,
+            },
         )
         # Fixed output names, so scripts can read `Stepcanvas.ApiUrl` after a deploy.
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of the API")

@@ -13,10 +13,6 @@ from constructs import Construct
 from functions.core.data.schema import INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from infra.compliance import acknowledge_wildcards, arn_of
 
-# Claim-check payloads live under runs/<run id>/; step events in the table keep their refs
-# for run history, which is not kept longer than this.
-RUN_PAYLOAD_PREFIX = "runs/"
-RUN_PAYLOAD_RETENTION = Duration.days(90)
 ACCESS_LOG_RETENTION = Duration.days(365)
 
 
@@ -63,11 +59,6 @@ class Storage(Construct):
             server_access_logs_prefix="data/",
             lifecycle_rules=[
                 s3.LifecycleRule(
-                    id="expire-run-payloads",
-                    prefix=RUN_PAYLOAD_PREFIX,
-                    expiration=RUN_PAYLOAD_RETENTION,
-                ),
-                s3.LifecycleRule(
                     id="abort-incomplete-uploads",
                     abort_incomplete_multipart_upload_after=Duration.days(7),
                 ),
@@ -101,6 +92,9 @@ class Storage(Construct):
             ),
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             time_to_live_attribute=TTL_ATTRIBUTE,
+            # Keys only: the retention function (infra/retention.py) needs the run id of
+            # each record TTL deletes, nothing more.
+            stream=dynamodb.StreamViewType.KEYS_ONLY,
             removal_policy=RemovalPolicy.RETAIN,
         )
         for index_name, (pk, sk) in INDEXES.items():

@@ -19,6 +19,11 @@ independent sub-graphs that meet again (a single-entry, single-exit region), the
 the branches of a `Parallel`; any other fan-out (crossing dependencies) stays in
 topological order, which honours every edge, and so does a region nested deeper than
 MAX_NESTING Parallel/Map states. The README ("Compiling a graph") has the whole picture.
+
+Step fields (v1/Cortex): a node's `condition` is a Task of the if-else function that
+records nothing (runtime `evaluates`) and a Choice that runs the node or skips it as a
+failing guard does; a node's `loop` is an iteration whose body is the node's own Task
+(prepare and collect by the iteration function, the element in `vars` as `loop`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from functions.core.expressions.templates import single_reference
 from functions.core.model.graph import (
     MAX_BODY_DEPTH,
     VIRTUAL_EXIT,
@@ -39,6 +45,8 @@ from functions.core.model.graph import (
 )
 from functions.core.model.workflow import (
     BODY_START_TYPES,
+    CONTAINER_TYPES,
+    LOOP_ROOT,
     Edge,
     ErrorStrategy,
     Graph,
@@ -92,6 +100,12 @@ class CompileError(ValueError):
 
 def compile_workflow(graph: Graph, *, entry: str, targets: Targets) -> dict[str, Any]:
     executable = {n.type.value for n in graph.nodes if n.type not in BODY_START_TYPES}
+    # A node's `conditional` is evaluated by the if-else function, its `loop` prepared and
+    # collected by the iteration function.
+    if any(n.condition is not None for n in graph.nodes):
+        executable.add(NodeType.IF_ELSE.value)
+    if any(n.loop is not None for n in graph.nodes):
+        executable.add(NodeType.ITERATION.value)
     missing = sorted(executable - set(targets.node_functions))
     if missing:
         raise CompileError(f"no function deployed for node types: {', '.join(missing)}")
@@ -364,13 +378,22 @@ class _Builder:
             return True
         return edge.source_handle is None and source.error_strategy is not ErrorStrategy.FAIL_BRANCH
 
-    def _live(self, head: str, nodes: list[str]) -> set[str]:
-        """Nodes that surely run once `head` has run: reached by edges always taken."""
-        live = {head}
+    def _live(
+        self, head: str, nodes: list[str], *, head_ran: bool = False
+    ) -> tuple[set[str], set[str]]:
+        """(reached, ran): the nodes surely reached once `head` is (by edges always taken
+        from nodes that surely ran), which need no guard, and those of them that surely
+        run. A node with a `condition` may be skipped, so it is reached but need not run:
+        what follows it is guarded. `head_ran`: the head is known to have run (the branches
+        of a Parallel, entered only after their fork ran)."""
+        reached = {head}
+        ran = {head} if head_ran or self.nodes[head].condition is None else set()
         for node_id in nodes:
-            if any(e.source in live and self._always_taken(e) for e in self._in[node_id]):
-                live.add(node_id)
-        return live
+            if any(e.source in ran and self._always_taken(e) for e in self._in[node_id]):
+                reached.add(node_id)
+                if self.nodes[node_id].condition is None:
+                    ran.add(node_id)
+        return reached, ran
 
     # -- emission -----------------------------------------------------------------
 
@@ -383,9 +406,10 @@ class _Builder:
         *,
         name: str,
         depth: int,
+        head_ran: bool = False,
     ) -> tuple[str | None, dict[str, Any]]:
         flat = [n for item in items for n in _nodes_of(item)]
-        live = self._live(head, flat)
+        live, _ = self._live(head, flat, head_ran=head_ran)
         states: dict[str, Any] = {}
         entries: list[str | None] = [None] * len(items)
         done_state = _state_name(name, "Skipped to end of ")
@@ -406,7 +430,7 @@ class _Builder:
                 continue
             run_state, node_states = self._node_states(node, follow, depth)
             states.update(node_states)
-            if node.id in live:
+            if node.id in live and node.condition is None:
                 entries[index] = run_state
                 continue
             skip = next(
@@ -420,6 +444,12 @@ class _Builder:
             if skip is None:
                 skip = done_state
                 states[done_state] = {"Type": "Pass", "End": True}
+            if node.condition is not None:
+                # Skipped like an untaken branch: the node and all it dominates.
+                run_state = self._conditional(node, run_state, skip, follow, states)
+            if node.id in live:
+                entries[index] = run_state
+                continue
             guard = _state_name(node.id, "Runs? ")
             entries[index] = guard
             states[guard] = {
@@ -463,6 +493,7 @@ class _Builder:
                 None,
                 name=_state_name(f"{item.fork} branch {index + 1}"),
                 depth=depth,
+                head_ran=True,
             )
             if entry is not None:
                 branches.append({"StartAt": entry, "States": states})
@@ -478,7 +509,12 @@ class _Builder:
             return self._loop(node, follow, depth)
         name = _state_name(node.id)
         states: dict[str, Any] = {}
-        task = self._task(node, follow, {})
+        if node.loop is not None:
+            task, looped = self._looped(node, follow)
+            caught = list(looped.values())
+        else:
+            task = self._task(node, follow, {})
+            caught = [task]
         if node.retry is not None:
             task["Retry"].append(
                 {
@@ -491,15 +527,28 @@ class _Builder:
         if node.timeout_seconds is not None:
             task["TimeoutSeconds"] = node.timeout_seconds
         if node.error_strategy is not None:
-            recover = _state_name(node.id, "Recover ")
-            task["Catch"] = [
+            states.update(self._recover(node, caught, follow))
+        if node.loop is not None:
+            states.update(looped)
+        else:
+            states[name] = task
+        return name, states
+
+    def _recover(
+        self, node: Node, caught: list[dict[str, Any]], follow: str | None
+    ) -> dict[str, Any]:
+        """A failure of any of `caught` goes on per the node's error strategy."""
+        recover = _state_name(node.id, "Recover ")
+        for state in caught:
+            state["Catch"] = [
                 {
                     "ErrorEquals": ["States.ALL"],
                     "ResultPath": f"$.vars.{state_key(node.id)}",
                     "Next": recover,
                 }
             ]
-            states[recover] = _then(
+        return {
+            recover: _then(
                 {
                     "Type": "Task",
                     "Resource": self.targets.runs_function,
@@ -514,19 +563,64 @@ class _Builder:
                 },
                 follow,
             )
-        states[name] = task
-        return name, states
+        }
 
-    def _task(self, node: Node, follow: str | None, extra: dict[str, Any]) -> dict[str, Any]:
-        parameter = _node_parameter(node)
-        if self._in_iteration(node):
+    def _conditional(
+        self, node: Node, run_state: str, skip: str, follow: str | None, states: dict[str, Any]
+    ) -> str:
+        """The node's `condition`, evaluated by the if-else function (which records
+        nothing for it but a failure), then a Choice: run the node, or go to `skip`.
+        Returns the first state's name."""
+        evaluate = _state_name(node.id, "Condition of ")
+        holds = _state_name(node.id, "Condition holds? ")
+        parameter = _node_parameter(node, config={"expression": node.condition})
+        parameter["evaluates"] = "conditional"
+        task = _then(
+            {
+                "Type": "Task",
+                "Resource": self.targets.node_functions[NodeType.IF_ELSE.value],
+                "Parameters": {"node": parameter, **_CONTEXT},
+                # Only the handle: the state must not look as if the node had run.
+                "ResultSelector": {"handle.$": "$.handle"},
+                "ResultPath": "$.scratch",
+                "Retry": [_SERVICE_RETRY],
+            },
+            holds,
+        )
+        if node.error_strategy is not None and node.type not in CONTAINER_TYPES:
+            # The condition failing is the node failing.
+            states.update(self._recover(node, [task], follow))
+        states[evaluate] = task
+        states[holds] = {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.scratch.handle", "StringEquals": "true", "Next": run_state}
+            ],
+            "Default": skip,
+        }
+        return evaluate
+
+    def _task(
+        self,
+        node: Node,
+        follow: str | None,
+        extra: dict[str, Any],
+        *,
+        function: NodeType | None = None,
+        config: dict[str, Any] | None = None,
+        per_item: bool = False,
+    ) -> dict[str, Any]:
+        """A Task of `node` (run by the function of `function`, default the node's type,
+        with `config` instead of the node's own); `per_item`: one run of a Map's items."""
+        parameter = _node_parameter(node, config=config)
+        if per_item or self._in_iteration(node):
             # Every item's output comes back in one Map result (256 KB in all), so in a
             # body anything but small outputs travels as an S3 reference.
             parameter["inlineLimit"] = ITERATION_INLINE_LIMIT
         return _then(
             {
                 "Type": "Task",
-                "Resource": self.targets.node_functions[node.type.value],
+                "Resource": self.targets.node_functions[(function or node.type).value],
                 "Parameters": {"node": parameter, **_CONTEXT, **extra},
                 "ResultPath": f"$.vars.{state_key(node.id)}",
                 "Retry": [_SERVICE_RETRY],
@@ -537,7 +631,7 @@ class _Builder:
     def _always_runs_in_body(self, container: Node, node_id: str) -> bool:
         scope = [n for n, other in self.nodes.items() if other.parent == container.id]
         start = next((n for n in scope if self.nodes[n].type in BODY_START_TYPES), None)
-        return start is not None and node_id in self._live(start, self._order(scope))
+        return start is not None and node_id in self._live(start, self._order(scope))[1]
 
     def _in_iteration(self, node: Node) -> bool:
         parent = self.nodes.get(node.parent) if node.parent else None
@@ -608,32 +702,21 @@ class _Builder:
         parallel = bool(node.config.get("is_parallel"))
         states: dict[str, Any] = {
             prepare: self._task(node, each, {"action": "prepare"}) | {"ResultPath": "$.scratch"},
-            each: {
-                "Type": "Map",
-                "ItemsPath": "$.scratch.items",
-                "MaxConcurrency": int(node.config.get("parallel_nums") or 10) if parallel else 1,
-                "ItemSelector": {
-                    **_CONTEXT,
-                    "item.$": "$$.Map.Item.Value",
-                    "index.$": "$$.Map.Item.Index",
-                },
-                "ItemProcessor": {
-                    "ProcessorConfig": {"Mode": "INLINE"},
-                    "StartAt": item_state,
-                    "States": {
-                        item_state: {
-                            "Type": "Pass",
-                            "Parameters": {"outputs": {"item.$": "$.item", "index.$": "$.index"}},
-                            "ResultPath": f"$.vars.{key}",
-                            "Next": body_entry or emit,
-                        },
-                        **body_states,
+            each: _map(
+                {**_CONTEXT, "item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"},
+                item_state,
+                {
+                    item_state: {
+                        "Type": "Pass",
+                        "Parameters": {"outputs": {"item.$": "$.item", "index.$": "$.index"}},
+                        "ResultPath": f"$.vars.{key}",
+                        "Next": body_entry or emit,
                     },
+                    **body_states,
                 },
-                # The results replace the items: the state keeps only what is still needed.
-                "ResultPath": "$.scratch.items",
-                "Next": collect,
-            },
+                int(node.config.get("parallel_nums") or 10) if parallel else 1,
+                collect,
+            ),
             collect: self._task(
                 node,
                 follow,
@@ -641,6 +724,58 @@ class _Builder:
             ),
         }
         return prepare, states
+
+    def _looped(self, node: Node, follow: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A node with a `loop`, as an iteration whose body is the node itself: prepare
+        (the iteration function evaluates the list) -> Map running the node's Task once
+        per element, in order -> collect (the list of the elements' `result`s).
+
+        Returns the per-element Task (for Retry and TimeoutSeconds) and the states, the
+        prepare Task, named by the node's id, first. The element is the Map's ItemSelector
+        merged into the Task's `vars` as the outputs of `loop`: no state of its own.
+        """
+        prepare = _state_name(node.id)
+        each = _state_name(node.id, "Each ")
+        collect = _state_name(node.id, "Collect ")
+        item_task = _state_name(node.id, "Item of ")
+        over = single_reference(node.loop or "")
+        if over is None:
+            raise CompileError(f"node '{node.id}': loop must be one reference to a list")
+        lists = {
+            "iterator_selector": list(over),
+            "output_selector": [node.id, "result"],
+            # The results as they are, lists too: one per element.
+            "flatten_output": False,
+        }
+        task = self._task(
+            node,
+            None,
+            {"vars.$": f"States.JsonMerge($.vars, $.{LOOP_ROOT}, false)"},
+            per_item=True,
+        )
+        task["OutputPath"] = f"$.vars.{state_key(node.id)}"
+        element = {"outputs": {"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"}}
+        states = {
+            prepare: self._task(
+                node, each, {"action": "prepare"}, function=NodeType.ITERATION, config=lists
+            )
+            | {"ResultPath": "$.scratch"},
+            each: _map(
+                {**_CONTEXT, LOOP_ROOT: {state_key(LOOP_ROOT): element}},
+                item_task,
+                {item_task: task},
+                1,
+                collect,
+            ),
+            collect: self._task(
+                node,
+                follow,
+                {"action": "collect", "results.$": "$.scratch"},
+                function=NodeType.ITERATION,
+                config=lists,
+            ),
+        }
+        return task, states
 
     def _loop(self, node: Node, follow: str | None, depth: int) -> tuple[str, dict[str, Any]]:
         """init (Task) -> Choice -> body -> check (Task) -> Choice ... -> follow.
@@ -682,6 +817,31 @@ class _Builder:
         if follow is None:
             states[after] = {"Type": "Pass", "End": True}
         return init, states
+
+
+def _map(
+    item_selector: dict[str, Any],
+    start: str,
+    states: dict[str, Any],
+    concurrency: int,
+    next_state: str,
+) -> dict[str, Any]:
+    """The Map of an iteration (or a looping node) over `$.scratch.items` (prepared by its
+    first Task), each item running `states` from `start`."""
+    return {
+        "Type": "Map",
+        "ItemsPath": "$.scratch.items",
+        "MaxConcurrency": concurrency,
+        "ItemSelector": item_selector,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "INLINE"},
+            "StartAt": start,
+            "States": states,
+        },
+        # The results replace the items: the state keeps only what is still needed.
+        "ResultPath": "$.scratch.items",
+        "Next": next_state,
+    }
 
 
 def _catch_item_failures(states: dict[str, Any], failed_state: str) -> None:
@@ -752,13 +912,17 @@ def _selector_root(selector: Any) -> str | None:
     return None
 
 
-def _node_parameter(node: Node) -> dict[str, Any]:
+def _node_parameter(node: Node, *, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The `node` parameter of the node's Tasks; `config` replaces its own (a task that
+    another node type's function runs for it)."""
     parameter: dict[str, Any] = {
         "id": node.id,
         "type": node.type.value,
         "title": node.title,
         # JSON text, so no key of the user's config is read as a path ending in ".$".
-        "config": json.dumps(node.config, ensure_ascii=False, sort_keys=True),
+        "config": json.dumps(
+            node.config if config is None else config, ensure_ascii=False, sort_keys=True
+        ),
     }
     if node.error_strategy is not None:
         parameter["errorStrategy"] = node.error_strategy.value

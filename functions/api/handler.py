@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 
 from functions.api import errors
-from functions.api.routes import canvas, keys, service, triggers, workflows_v1
+from functions.api.routes import canvas, cortex, keys, service, triggers, workflows_v1
 
 logger = Logger(service="stepcanvas-api")
 
@@ -22,6 +22,7 @@ app.include_router(keys.router)
 app.include_router(triggers.router)
 app.include_router(workflows_v1.router)
 app.include_router(canvas.router)
+app.include_router(cortex.router)
 
 
 @logger.inject_lambda_context(

@@ -8,7 +8,7 @@ from functions.core import payloads
 from functions.core.model import dify_environment
 from functions.core.model.run import EventType, Run, RunStatus, StepEvent, StepStatus
 from functions.core.model.version import Version
-from functions.core.services import apps, triggers
+from functions.core.services import apps, runs, triggers
 
 _RUN_STATUS = {
     RunStatus.PENDING: "pending",
@@ -96,6 +96,8 @@ def run(record: Run, events: list[StepEvent]) -> dict[str, Any]:
         "triggerData": payloads.unpack_trigger(record.trigger_data, record.trigger_data_ref),
         "version": record.version,
         "stepResults": step_results(events),
+        # Model tokens, as the Cortex face shows them (total, per call, per step).
+        "usage": runs.usage(events),
         "createdAt": record.created_at,
     }
     if record.started_at:

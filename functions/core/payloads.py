@@ -23,7 +23,7 @@ def pack(
     if size <= (min(limit, inline_limit) if inline_limit else limit):
         return {"outputs": outputs}
     # A node inside an iteration runs once per item: each run gets its own object.
-    key = f"runs/{run_id}/outputs/{node_id}/{uuid.uuid4().hex}.json"
+    key = f"{blobs.run_prefix(run_id)}outputs/{node_id}/{uuid.uuid4().hex}.json"
     return {"ref": blobs.put_json(key, outputs)}
 
 
@@ -33,7 +33,7 @@ def pack_trigger(run_id: str, data: Any) -> tuple[Any, str | None]:
     size = len(json.dumps(data, ensure_ascii=False).encode())
     if size <= get_settings().payload_inline_limit:
         return data, None
-    return None, blobs.put_json(f"runs/{run_id}/trigger.json", data)
+    return None, blobs.put_json(f"{blobs.run_prefix(run_id)}trigger.json", data)
 
 
 def unpack_trigger(data: Any, ref: str | None) -> Any:

@@ -20,6 +20,7 @@ from functions.core import clock, payloads
 from functions.core.data import runs as run_store
 from functions.core.errors import NodeError
 from functions.core.model.run import EventType, StepEvent, StepStatus
+from functions.core.model.workflow import state_key
 from functions.core.services import environment
 from functions.core.variables import VariablePool
 from functions.nodes.entities import NodeConfig, NodeContext, NodeResult
@@ -39,6 +40,17 @@ class TaskNode(BaseModel):
     inlineLimit: int | None = None
     # Set when an error strategy handles this node's failure (see the compiler).
     errorStrategy: str | None = None
+    # Set when the task only evaluates a step field of the node (`conditional`), in another
+    # node type's function: it records nothing but a failure, under the node and naming
+    # the field, so a skipped node has no events and a node that runs only its own.
+    evaluates: str | None = None
+
+
+class ReplayRef(BaseModel):
+    """A replay's original run and the nodes whose states it reuses (in `$.vars`)."""
+
+    runId: str
+    reuse: list[str] = []
 
 
 class RunRef(BaseModel):
@@ -47,6 +59,7 @@ class RunRef(BaseModel):
     tenantId: str
     # What the run executes (see Run.version); its environment is that version's.
     version: int | Literal["draft"] | None = None
+    replay: ReplayRef | None = None
 
 
 class TaskInput(BaseModel):
@@ -71,6 +84,10 @@ def node_handler(run: NodeRun[C], config_model: type[C]) -> LambdaHandler:
 
 def execute(task: TaskInput, run: NodeRun[C], config_model: type[C]) -> dict[str, Any]:
     step = start(task)
+    replay = task.run.replay
+    if replay is not None and task.node.id in replay.reuse and task.node.evaluates is None:
+        # A replay reuses what the node gave the first time: nothing it does happens again.
+        return _reused(task, step)
     try:
         result = run(config_model.model_validate(json.loads(task.node.config)), context(task))
     except Exception as exc:
@@ -105,32 +122,54 @@ def context(task: TaskInput) -> NodeContext:
 
 def start(task: TaskInput) -> Step:
     step = Step(startedAt=clock.iso())
-    _record(task, EventType.NODE_STARTED, StepStatus.RUNNING, started_at=step.startedAt)
+    if task.node.evaluates is None:
+        _record(task, EventType.NODE_STARTED, StepStatus.RUNNING, started_at=step.startedAt)
     return step
 
 
 def finish(task: TaskInput, step: Step, result: NodeResult) -> dict[str, Any]:
     """Record the node's success; return its state for `$.vars` (outputs or a reference)."""
     state = payloads.pack(task.run.runId, task.node.id, result.outputs, task.node.inlineLimit)
+    if task.node.evaluates is None:
+        _record(
+            task,
+            EventType.NODE_FINISHED,
+            StepStatus.SUCCEEDED,
+            started_at=step.startedAt,
+            elapsed_ms=step.elapsed_ms(),
+            inputs=result.inputs,
+            outputs=state.get("outputs"),
+            outputs_ref=state.get("ref"),
+            tokens=result.tokens,
+            handle=result.handle,
+        )
+    if result.handle is not None:
+        state["handle"] = result.handle
+    return state
+
+
+def _reused(task: TaskInput, step: Step) -> dict[str, Any]:
+    """The state the node gave in the replayed run (the replay put it in `$.vars`),
+    recorded as this run's step and passed on unchanged."""
+    state: dict[str, Any] = task.vars[state_key(task.node.id)]
     _record(
         task,
         EventType.NODE_FINISHED,
         StepStatus.SUCCEEDED,
         started_at=step.startedAt,
         elapsed_ms=step.elapsed_ms(),
-        inputs=result.inputs,
         outputs=state.get("outputs"),
         outputs_ref=state.get("ref"),
-        tokens=result.tokens,
+        handle=state.get("handle"),
     )
-    if result.handle is not None:
-        state["handle"] = result.handle
     return state
 
 
 def fail(task: TaskInput, step: Step, exc: Exception) -> NodeFailed:
     """Record the node's failure; the caller raises what this returns."""
     message = _message(exc)
+    if task.node.evaluates is not None:
+        message = f"{task.node.evaluates}: {message}"
     _record(
         task,
         EventType.NODE_FINISHED,

@@ -35,7 +35,7 @@ def _events() -> Any:
 
 
 def _runs(workflow_id: str) -> list[Any]:
-    return run_store.list_for_workflow(workflow_id, limit=100)
+    return run_store.list_for_workflow("tenant-a", workflow_id, limit=100)
 
 
 def _cron_message(workflow_id: str, at: str = "2026-12-01T09:00:00Z") -> str:

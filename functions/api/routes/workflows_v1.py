@@ -80,6 +80,8 @@ def update_workflow(workflow_id: str) -> dict[str, Any]:
             description=body.description,
             enabled=body.enabled,
             trigger=body.trigger,
+            discoverable=body.discoverable,
+            retention=body.retention,
         )
     else:
         draft = (

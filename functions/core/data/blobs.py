@@ -9,6 +9,9 @@ from functions.core.aws_clients import client
 from functions.core.settings import get_settings
 
 SCHEME = "s3://"
+# Everything of one run (claim-check outputs, big trigger data, big events) is under its
+# own prefix, so retention deletes a run's objects with one listing (delete_prefix).
+RUN_PREFIX = "runs/"
 
 
 def _client() -> Any:
@@ -46,3 +49,27 @@ def head(bucket: str, key: str) -> dict[str, Any]:
     """An object's metadata (ContentType, ContentLength, ETag)."""
     answer: dict[str, Any] = _client().head_object(Bucket=bucket, Key=key)
     return answer
+
+
+def run_prefix(run_id: str) -> str:
+    """The prefix of every object of run `run_id`."""
+    return f"{RUN_PREFIX}{run_id}/"
+
+
+def delete_prefix(prefix: str) -> int:
+    """Delete every object under `prefix` (1,000 per request); how many there were."""
+    bucket = get_settings().bucket_name
+    deleted = 0
+    for page in _client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        objects = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if not objects:
+            continue
+        answer = _client().delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+        if answer.get("Errors"):
+            first = answer["Errors"][0]
+            raise RuntimeError(
+                f"{len(answer['Errors'])} objects under s3://{bucket}/{prefix} were not "
+                f"deleted, first {first.get('Key')}: {first.get('Code')} {first.get('Message')}"
+            )
+        deleted += len(objects)
+    return deleted

@@ -1,25 +1,57 @@
-"""Run items and each run's event log (sequence-ordered under the run's partition)."""
+"""Run items and each run's event log (sequence-ordered under the run's partition).
+
+Retention (functions/core/model/retention.py) is DynamoDB TTL: every item of a run's
+partition carries the run's expiry (TTL_ATTRIBUTE), so DynamoDB deletes its record and its
+log together once it is due, and the record's deletion is what removes its S3 objects
+(functions/retention/handler.py). TTL deletes up to 48 h late, so reads drop a due run at
+once: a finished run past its due time is not found, listed or counted. An unfinished one
+still is, so a run never vanishes from under its own execution's finalize tasks.
+
+The run's retention lives in attributes of its item, not in its body: a transition
+rewrites the body from the run it loaded and must not undo a retention change made since.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 
+from functions.core import clock
 from functions.core.data import blobs
-from functions.core.data.schema import GSI1, GSI2, META
+from functions.core.data.schema import GSI1, GSI2, META, TTL_ATTRIBUTE
 from functions.core.data.table import dump, load, query_all, table
+from functions.core.errors import Conflict
+from functions.core.model.retention import Retention
 from functions.core.model.run import Run, RunStatus, StepEvent
 
 # An item holds 400 KB; an event larger than this (a node's big inputs) is stored in S3
 # whole and its item keeps the address.
 EVENT_INLINE_LIMIT = 300 * 1024
 
+# The run item's retention attributes. MAX_AGE is absent when the run is kept forever.
+MAX_AGE = "maxAgeSeconds"
+PRESERVE = "preserveOnFailure"
+# The TTL each new event item of the run gets, 0 for none (TTL_ATTRIBUTE itself is absent
+# while a run is kept, or taken off a preserved failure before its last event is written).
+EVENT_TTL = "eventTtl"
+UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING)
+# A retention change retries this often when the run's status changes under it.
+RETENTION_ATTEMPTS = 5
+
+
+def runs_partition(tenant_id: str, workflow_id: str, status: RunStatus | None = None) -> str:
+    """The index partition of one tenant's runs of a workflow (with `status`: GSI2's).
+    The tenant is part of it: another app's runs of a discoverable workflow are never
+    listed or counted with the owner's."""
+    partition = f"WF#{workflow_id}#T#{tenant_id}#RUNS"
+    return f"{partition}#{status.value}" if status is not None else partition
+
 
 def _status_keys(run: Run) -> dict[str, str]:
     return {
-        "GSI2PK": f"WF#{run.workflow_id}#RUNS#{run.status.value}",
+        "GSI2PK": runs_partition(run.tenant_id, run.workflow_id, run.status),
         "GSI2SK": f"{run.created_at}#{run.id}",
     }
 
@@ -36,64 +68,119 @@ def put(run: Run) -> bool:
 
 
 def _put_new(run: Run) -> None:
+    expires = _expires_at(run)
+    retention = {PRESERVE: run.retention.preserve_on_failure, EVENT_TTL: expires or 0}
+    if run.retention.max_age_in_seconds is not None:
+        retention[MAX_AGE] = run.retention.max_age_in_seconds
+    if expires is not None:
+        retention[TTL_ATTRIBUTE] = expires
     table().put_item(
         ConditionExpression="attribute_not_exists(PK)",
         Item={
             "PK": f"RUN#{run.id}",
             "SK": META,
-            "GSI1PK": f"WF#{run.workflow_id}#RUNS",
+            "GSI1PK": runs_partition(run.tenant_id, run.workflow_id),
             "GSI1SK": f"{run.created_at}#{run.id}",
             **_status_keys(run),
             "status": run.status.value,
             "seq": 0,
-            "body": dump(run.model_dump(mode="json")),
+            "body": _body(run),
+            **retention,
         },
     )
 
 
+def _body(run: Run) -> str:
+    return dump(run.model_dump(mode="json", exclude={"retention", "retention_due_at"}))
+
+
+def _expires_at(run: Run) -> int | None:
+    return run.retention.expires_at(run.created_at, failed=run.status is RunStatus.FAILED)
+
+
 def get(run_id: str) -> Run | None:
+    """The run; None if there is none, or it finished and is past its retention."""
     # Consistent: callers poll this to see a run finish, right after another writer's update.
-    item = (
+    item = _item(run_id)
+    return _run(item) if item and _visible(item, _now()) else None
+
+
+def _item(run_id: str) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = (
         table().get_item(Key={"PK": f"RUN#{run_id}", "SK": META}, ConsistentRead=True).get("Item")
     )
-    return _run(item) if item else None
+    return item
 
 
 def _run(item: dict[str, Any]) -> Run:
     run = Run.model_validate(load(item["body"]))
-    # Status is kept as its own attribute so transitions can be conditional on it.
-    return run.model_copy(update={"status": RunStatus(item["status"])})
+    # Status is kept as its own attribute so transitions can be conditional on it, and
+    # retention so that no transition's body overwrites it.
+    retention = Retention(
+        max_age_in_seconds=int(item[MAX_AGE]) if MAX_AGE in item else None,
+        preserve_on_failure=bool(item.get(PRESERVE, False)),
+    )
+    return run.model_copy(update={"status": RunStatus(item["status"]), "retention": retention})
+
+
+def _now() -> int:
+    return int(clock.now().timestamp())
+
+
+def _visible(item: dict[str, Any], now: int) -> bool:
+    """What _visible_filter keeps, for an item read by key. An item without a body is an
+    event counter that outlived its run (an event appended after the TTL deletion)."""
+    expires = item.get(TTL_ATTRIBUTE)
+    return "body" in item and (
+        expires is None or int(expires) > now or item["status"] in {s.value for s in UNFINISHED}
+    )
+
+
+def _visible_filter(now: int) -> ConditionBase:
+    """Runs not yet due, and unfinished ones (read every item; return only these)."""
+    return (
+        Attr(TTL_ATTRIBUTE).not_exists()
+        | Attr(TTL_ATTRIBUTE).gt(now)
+        | Attr("status").is_in([s.value for s in UNFINISHED])
+    )
 
 
 def list_for_workflow(
-    workflow_id: str, *, limit: int, status: RunStatus | None = None
+    tenant_id: str, workflow_id: str, *, limit: int, status: RunStatus | None = None
 ) -> list[Run]:
+    partition = runs_partition(tenant_id, workflow_id, status)
     if status is None:
-        condition, index = Key("GSI1PK").eq(f"WF#{workflow_id}#RUNS"), GSI1
+        condition, index = Key("GSI1PK").eq(partition), GSI1
     else:
-        condition, index = Key("GSI2PK").eq(f"WF#{workflow_id}#RUNS#{status.value}"), GSI2
+        condition, index = Key("GSI2PK").eq(partition), GSI2
     items = query_all(
-        IndexName=index, KeyConditionExpression=condition, ScanIndexForward=False, Limit=limit
+        IndexName=index,
+        KeyConditionExpression=condition,
+        # Due runs are the oldest: newest first, a page seldom reads any of them.
+        FilterExpression=_visible_filter(_now()),
+        ScanIndexForward=False,
+        Limit=limit,
     )
     return [_run(item) for item in items[:limit]]
 
 
 def count_for_workflow(
-    workflow_id: str, *, status: RunStatus | None = None, until: Run | None = None
+    tenant_id: str,
+    workflow_id: str,
+    *,
+    status: RunStatus | None = None,
+    until: Run | None = None,
 ) -> int:
-    """How many runs the workflow has (with `status`; created no later than `until`)."""
-    if status is None:
-        index, pk, sk = GSI1, "GSI1PK", "GSI1SK"
-        partition = f"WF#{workflow_id}#RUNS"
-    else:
-        index, pk, sk = GSI2, "GSI2PK", "GSI2SK"
-        partition = f"WF#{workflow_id}#RUNS#{status.value}"
-    condition = Key(pk).eq(partition)
+    """How many runs the tenant made of the workflow (with `status`; created no later
+    than `until`)."""
+    index, pk, sk = (GSI1, "GSI1PK", "GSI1SK") if status is None else (GSI2, "GSI2PK", "GSI2SK")
+    condition = Key(pk).eq(runs_partition(tenant_id, workflow_id, status))
     if until is not None:
         condition &= Key(sk).lte(f"{until.created_at}#{until.id}")
     kwargs: dict[str, Any] = {
         "IndexName": index,
         "KeyConditionExpression": condition,
+        "FilterExpression": _visible_filter(_now()),
         "Select": "COUNT",
     }
     total = 0
@@ -109,28 +196,137 @@ def transition(run: Run, allowed_from: set[RunStatus]) -> bool:
     """Store `run` (with its new status) only if the stored status is in `allowed_from`.
 
     False means another writer got there first (for example a stop before a finalize);
-    the caller then leaves the run as it is.
+    the caller then leaves the run as it is. A run that ends failed and whose retention
+    preserves failures loses its TTL, on its record and its event items.
     """
+    failed = run.status is RunStatus.FAILED
+    values: dict[str, Any] = {
+        ":s": run.status.value,
+        ":b": _body(run),
+        ":g2pk": _status_keys(run)["GSI2PK"],
+        **{f":f{i}": s.value for i, s in enumerate(sorted(allowed_from))},
+    }
     try:
-        table().update_item(
+        answer = table().update_item(
             Key={"PK": f"RUN#{run.id}", "SK": META},
             UpdateExpression="SET #s = :s, body = :b, GSI2PK = :g2pk",
             ConditionExpression="#s IN ("
             + ", ".join(f":f{i}" for i in range(len(allowed_from)))
             + ")",
             ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={
-                ":s": run.status.value,
-                ":b": dump(run.model_dump(mode="json")),
-                ":g2pk": _status_keys(run)["GSI2PK"],
-                **{f":f{i}": s.value for i, s in enumerate(sorted(allowed_from))},
-            },
+            ExpressionAttributeValues=values,
+            # A failure needs the stored flag, not the one `run` was loaded with: returned
+            # values cost no capacity.
+            ReturnValues="ALL_NEW" if failed else "NONE",
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return False
         raise
+    if failed and answer.get("Attributes", {}).get(PRESERVE):
+        _preserve(run.id)
     return True
+
+
+def _preserve(run_id: str) -> None:
+    """Take the TTL off a failed run that its retention preserves (a retention change
+    made meanwhile has set the TTLs it wants: then nothing is done)."""
+    try:
+        table().update_item(
+            Key={"PK": f"RUN#{run_id}", "SK": META},
+            UpdateExpression=f"SET {EVENT_TTL} = :none REMOVE #ttl",
+            ConditionExpression=f"#s = :failed AND {PRESERVE} = :yes",
+            ExpressionAttributeNames={"#s": "status", "#ttl": TTL_ATTRIBUTE},
+            ExpressionAttributeValues={
+                ":none": 0,
+                ":failed": RunStatus.FAILED.value,
+                ":yes": True,
+            },
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return
+        raise
+    _align_event_ttls(run_id)
+
+
+def set_retention(run_id: str, retention: Retention) -> Run | None:
+    """Give the run `retention`: its item and each of its event items get the TTL that
+    follows (none while it is kept). The run as now stored; None if there is no run.
+
+    The TTL depends on the status (a failed run may be preserved), so the write is
+    conditional on the status it was worked out for, and worked out again if it changed.
+    """
+    for _ in range(RETENTION_ATTEMPTS):
+        item = _item(run_id)
+        if item is None or "body" not in item:
+            return None
+        updated = _run(item).model_copy(update={"retention": retention})
+        expires = _expires_at(updated)
+        sets = [f"{PRESERVE} = :keep", f"{EVENT_TTL} = :events"]
+        removes = []
+        values: dict[str, Any] = {
+            ":keep": retention.preserve_on_failure,
+            ":events": expires or 0,
+            ":status": item["status"],
+        }
+        if retention.max_age_in_seconds is None:
+            removes.append(MAX_AGE)
+        else:
+            sets.append(f"{MAX_AGE} = :age")
+            values[":age"] = retention.max_age_in_seconds
+        if expires is None:
+            removes.append("#ttl")
+        else:
+            sets.append("#ttl = :ttl")
+            values[":ttl"] = expires
+        update = f"SET {', '.join(sets)}" + (f" REMOVE {', '.join(removes)}" if removes else "")
+        try:
+            table().update_item(
+                Key={"PK": f"RUN#{run_id}", "SK": META},
+                UpdateExpression=update,
+                ConditionExpression="#s = :status",
+                ExpressionAttributeNames={"#s": "status", "#ttl": TTL_ATTRIBUTE},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                continue
+            raise
+        if int(item.get(EVENT_TTL) or 0) != (expires or 0):
+            _align_event_ttls(run_id)
+        return updated
+    raise Conflict(f"run '{run_id}' kept changing while its retention was set; try again")
+
+
+def _ttl(item: dict[str, Any]) -> int | None:
+    expires = item.get(TTL_ATTRIBUTE)
+    return None if expires is None else int(expires)
+
+
+def _align_event_ttls(run_id: str) -> int:
+    """Give each event item of the run the TTL its run item now hands new events; how
+    many changed. Read after the caller's own write, so of two writers changing the
+    retention at once, the later one's TTL is what the events end with. Events never
+    change once written, so each is put back whole, 25 a request."""
+    run_item = _item(run_id)
+    if run_item is None:
+        return 0
+    expires = int(run_item.get(EVENT_TTL) or 0) or None
+    events = query_all(
+        KeyConditionExpression=Key("PK").eq(f"RUN#{run_id}") & Key("SK").begins_with("EV#"),
+        # Consistent: an event written just before the run item changed must be seen.
+        ConsistentRead=True,
+    )
+    changed = 0
+    with table().batch_writer() as batch:
+        for event in events:
+            if _ttl(event) == expires:
+                continue
+            event.pop(TTL_ATTRIBUTE, None)
+            batch.put_item(Item=event if expires is None else {**event, TTL_ATTRIBUTE: expires})
+            changed += 1
+    return changed
 
 
 def append_event(run_id: str, event: StepEvent) -> StepEvent:
@@ -139,14 +335,21 @@ def append_event(run_id: str, event: StepEvent) -> StepEvent:
         Key={"PK": f"RUN#{run_id}", "SK": META},
         UpdateExpression="ADD seq :one",
         ExpressionAttributeValues={":one": 1},
-        ReturnValues="UPDATED_NEW",
+        # The whole item, for the run's EVENT_TTL: no read, no extra capacity (returned
+        # values are free), and no reliance on whether UPDATED_NEW returns an attribute a
+        # SET left unchanged (moto leaves it out). The body is small while nodes run.
+        ReturnValues="ALL_NEW",
     )
     numbered = event.model_copy(update={"seq": int(counter["Attributes"]["seq"])})
     body = numbered.model_dump(mode="json", exclude_none=True)
     item: dict[str, Any] = {"PK": f"RUN#{run_id}", "SK": f"EV#{numbered.seq:010d}"}
+    expires = int(counter["Attributes"].get(EVENT_TTL) or 0)
+    if expires:
+        item[TTL_ATTRIBUTE] = expires
     text = dump(body)
     if len(text.encode()) > EVENT_INLINE_LIMIT:
-        item["bodyRef"] = blobs.put_json(f"runs/{run_id}/events/{numbered.seq:010d}.json", body)
+        key = f"{blobs.run_prefix(run_id)}events/{numbered.seq:010d}.json"
+        item["bodyRef"] = blobs.put_json(key, body)
     else:
         item["body"] = text
     table().put_item(Item=item)

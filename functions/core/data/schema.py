@@ -4,8 +4,8 @@ Every entity is addressed by its own partition key; lists go through GSI1 (newes
 its sort key) and status filters through GSI2.
 
     workflow   PK=WF#<id>        SK=META      GSI1: TENANT#<t>#WF / <updatedAt>
-    run        PK=RUN#<id>       SK=META      GSI1: WF#<wf>#RUNS / <createdAt>#<id>
-                                              GSI2: WF#<wf>#RUNS#<status> / <createdAt>#<id>
+    run        PK=RUN#<id>       SK=META      GSI1: WF#<wf>#T#<t>#RUNS / <createdAt>#<id>
+                                              GSI2: WF#<wf>#T#<t>#RUNS#<status> / …
     step event PK=RUN#<id>       SK=EV#<seq>
     api key    PK=KEY#<sha256>   SK=META      GSI1: TENANT#<t>#KEYS / <createdAt>#<keyId>
     file       PK=FILE#<id>      SK=META      (an upload; the bytes live in S3)

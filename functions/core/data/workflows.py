@@ -13,7 +13,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from functions.core.data import versions as version_store
-from functions.core.data.schema import GSI1, META
+from functions.core.data.schema import GSI1, GSI2, META
 from functions.core.data.table import dump, load, query_all, table
 from functions.core.errors import Conflict
 from functions.core.model.version import Version
@@ -46,6 +46,12 @@ def put(record: dict[str, Any], version: Version | None = None) -> dict[str, Any
             "tenantId": record["tenantId"],
             "revision": stored["revision"],
             "body": dump(stored),
+            # Discoverable workflows are listed to every tenant from their own index.
+            **(
+                {"GSI2PK": DISCOVERABLE, "GSI2SK": f"{record['updatedAt']}#{record['id']}"}
+                if record.get("discoverable")
+                else {}
+            ),
         },
     }
     if expected is None:
@@ -65,6 +71,7 @@ def put(record: dict[str, Any], version: Version | None = None) -> dict[str, Any
     return stored
 
 
+DISCOVERABLE = "WF#DISCOVERABLE"
 _CONFLICTS = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
 
 
@@ -87,6 +94,15 @@ def list_for_tenant(tenant_id: str) -> list[dict[str, Any]]:
     items = query_all(
         IndexName=GSI1,
         KeyConditionExpression=Key("GSI1PK").eq(f"TENANT#{tenant_id}#WF"),
+        ScanIndexForward=False,
+    )
+    return [load(item["body"]) for item in items]
+
+
+def list_discoverable() -> list[dict[str, Any]]:
+    items = query_all(
+        IndexName=GSI2,
+        KeyConditionExpression=Key("GSI2PK").eq(DISCOVERABLE),
         ScanIndexForward=False,
     )
     return [load(item["body"]) for item in items]

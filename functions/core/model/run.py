@@ -5,7 +5,18 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
+
+from functions.core.model.retention import Retention
+
+
+class Replay(BaseModel):
+    """What a replay run replays: the original run, the step it reruns from, and the
+    steps whose stored outputs it reuses instead of running them again."""
+
+    run_id: str
+    step_key: str
+    reuse: list[str] = Field(default_factory=list)
 
 
 class RunStatus(StrEnum):
@@ -40,6 +51,15 @@ class Run(BaseModel):
     total_tokens: int = 0
     # The published version the run executes, or "draft" (a test run from the editor).
     version: int | Literal["draft"] | None = None
+    replay: Replay | None = None
+    # How long the run is kept (functions/core/model/retention.py); default: forever.
+    retention: Retention = Field(default_factory=Retention)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def retention_due_at(self) -> str | None:
+        """When the run is gone from every face (ISO 8601); None while it is kept."""
+        return self.retention.due_at(self.created_at, failed=self.status is RunStatus.FAILED)
 
 
 class EventType(StrEnum):
@@ -76,3 +96,5 @@ class StepEvent(BaseModel):
     tokens: int | None = None
     # A failure the node's error strategy turns into an outcome; it cannot fail the run.
     handled: bool | None = None
+    # The outgoing handle a branching node chose (a replay reuses it with the outputs).
+    handle: str | None = None

@@ -8,8 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 from pydantic_core import PydanticCustomError
 
 from functions.core.errors import InvalidWorkflow, Problem
+from functions.core.model.retention import Retention
 from functions.core.model.trigger import Trigger
-from functions.core.model.workflow import V1_NODE_TYPES, Draft, Edge, Graph, Node
+from functions.core.model.workflow import V1_NODE_TYPES, Draft, Edge, ErrorStrategy, Graph, Node
 
 
 class V1Node(BaseModel):
@@ -19,6 +20,23 @@ class V1Node(BaseModel):
     type: str
     name: str | None = None
     config: dict[str, Any] = Field(default_factory=dict)
+    # Step fields (as the Cortex face's steps have them): run only when `conditional`
+    # holds, once per element of `loop`; `throw_on_error: false` records the node's
+    # error and goes on. Blank expressions mean none.
+    conditional: str | None = None
+    loop: str | None = None
+    throw_on_error: StrictBool | None = None
+
+    def step_fields(self) -> dict[str, Any]:
+        """The internal Node's fields for the step fields that are set."""
+        fields: dict[str, Any] = {}
+        if self.conditional and self.conditional.strip():
+            fields["condition"] = self.conditional
+        if self.loop and self.loop.strip():
+            fields["loop"] = self.loop
+        if self.throw_on_error is False:
+            fields["error_strategy"] = ErrorStrategy.CONTINUE
+        return fields
 
 
 class V1Edge(BaseModel):
@@ -63,6 +81,10 @@ class V1WorkflowPatch(BaseModel):
     # A workflow made from a Dify document or on the canvas has a Dify-shaped graph
     # (`nodes[].data.type`, `edges[].sourceHandle`), which replaces its current one.
     graph: dict[str, Any] | None = None
+    # Listed to every tenant's Cortex face (`/apps/{app_id}/workflows/discover`).
+    discoverable: StrictBool | None = None
+    # The retention new runs take (`{max_age_in_seconds, preserve_on_failure}`).
+    retention: Retention | None = None
 
     @property
     def changes_graph(self) -> bool:
@@ -96,7 +118,13 @@ def to_graph(nodes: list[V1Node], edges: list[V1Edge]) -> tuple[Graph, str | Non
     ]
     graph = Graph(
         nodes=[
-            Node(id=n.id, type=V1_NODE_TYPES[n.type], title=n.name or n.id, config=n.config)
+            Node(
+                id=n.id,
+                type=V1_NODE_TYPES[n.type],
+                title=n.name or n.id,
+                config=n.config,
+                **n.step_fields(),
+            )
             for n in nodes
             if n.id not in unknown
         ],

@@ -7,7 +7,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from functions.core.errors import InvalidWorkflow, Problem
-from functions.core.expressions.templates import RESERVED_ROOTS, Selector
+from functions.core.expressions import conditions
+from functions.core.expressions.templates import RESERVED_ROOTS, Selector, single_reference
 from functions.core.model.graph import (
     MAX_BODY_DEPTH,
     Adjacency,
@@ -21,9 +22,12 @@ from functions.core.model.workflow import (
     BRANCHING_TYPES,
     CONTAINER_TYPES,
     FAIL_BRANCH_HANDLE,
+    LOOP_ROOT,
+    LOOP_VARIABLES,
     ErrorStrategy,
     Graph,
     Node,
+    NodeType,
 )
 
 # Returns the problems in one node's config and the selectors it references.
@@ -74,8 +78,12 @@ def validate_graph(
     for node in graph.nodes:
         config_problems, selectors = check_config(node)
         problems += [Problem(f"node '{node.id}'", p) for p in config_problems]
+        step_problems, selectors, step_selectors = _step_fields(node, selectors, ids)
+        problems += step_problems
         if not cyclic:
             problems += _references(adj, node, selectors, ids, parents)
+            for field, found in step_selectors:
+                problems += _references(adj, node, found, ids, parents, field=field)
     if problems:
         raise InvalidWorkflow(problems)
 
@@ -205,18 +213,116 @@ def _references(
     selectors: list[Selector],
     ids: set[str],
     parents: dict[str, str | None],
+    *,
+    field: str = "",
 ) -> Iterable[Problem]:
+    where, prefix = f"node '{node.id}'", f"{field}: " if field else ""
     upstream: set[str] | None = None
     for selector in selectors:
         root = selector[0]
         if root in RESERVED_ROOTS:
             continue
         if root not in ids:
-            yield Problem(f"node '{node.id}'", f"references unknown node '{root}'")
+            yield Problem(where, f"{prefix}references unknown node '{root}'")
             continue
         upstream = upstream if upstream is not None else _upstream(adj, node.id, parents)
         if root not in upstream:
             yield Problem(
-                f"node '{node.id}'",
-                f"references '{'.'.join(selector)}' but '{root}' does not run before it",
+                where,
+                f"{prefix}references '{'.'.join(selector)}' but '{root}' does not run before it",
             )
+
+
+# Nodes that cannot have a `conditional`: a start always runs (it is where a run begins).
+_UNCONDITIONAL_TYPES = frozenset({NodeType.START, *BODY_START_TYPES})
+# Nodes that cannot have a `loop`: besides starts, those whose outcome is not a `result`
+# (ends, answers, assigners, whose outputs the run or a loop container reads as they are),
+# branching nodes (one handle per element cannot choose edges) and containers.
+_UNLOOPABLE_TYPES = frozenset(
+    {
+        *_UNCONDITIONAL_TYPES,
+        NodeType.END,
+        NodeType.ANSWER,
+        NodeType.ASSIGNER,
+        *BRANCHING_TYPES,
+        *CONTAINER_TYPES,
+    }
+)
+
+
+def _step_fields(
+    node: Node, selectors: list[Selector], ids: set[str]
+) -> tuple[list[Problem], list[Selector], list[tuple[str, list[Selector]]]]:
+    """Problems of the node's `conditional` and `loop`, the config's selectors left to
+    check as node references, and the selectors of each step field."""
+    where = f"node '{node.id}'"
+    problems: list[Problem] = []
+    fields: list[tuple[str, list[Selector]]] = []
+    if node.condition is not None:
+        if node.type in _UNCONDITIONAL_TYPES:
+            problems.append(
+                Problem(where, f"conditional: a node of type '{node.type}' always runs")
+            )
+        try:
+            found = conditions.referenced(conditions.parse(node.condition))
+        except conditions.ExpressionError as exc:
+            problems.append(Problem(where, f"conditional: {exc}"))
+        else:
+            found, misplaced = _split_loop_references(found, ids)
+            problems += [
+                Problem(
+                    where,
+                    f"conditional: references '{'.'.join(s)}', but the condition is checked"
+                    " once, before any loop",
+                )
+                for s in misplaced
+            ]
+            fields.append(("conditional", found))
+    if node.loop is None:
+        selectors, misplaced = _split_loop_references(selectors, ids)
+        problems += [
+            Problem(where, f"references '{'.'.join(s)}', which only a node with a loop has")
+            for s in misplaced
+        ]
+        return problems, selectors, fields
+    if node.type in _UNLOOPABLE_TYPES:
+        problems.append(Problem(where, f"loop: a node of type '{node.type}' cannot loop"))
+    over = single_reference(node.loop)
+    if over is None:
+        problems.append(
+            Problem(where, "loop: must be one reference to a list, such as {{fetch.result.items}}")
+        )
+    else:
+        fields.append(("loop", [over]))
+    # In a looping node, `loop.*` is the element it runs for, never a node named `loop`.
+    own = [s for s in selectors if s[0] == LOOP_ROOT]
+    for selector in own:
+        if len(selector) < 2 or selector[1] not in LOOP_VARIABLES:
+            problems.append(
+                Problem(
+                    where,
+                    f"references '{'.'.join(selector)}'; a loop has "
+                    + " and ".join(f"{{{{{LOOP_ROOT}.{v}}}}}" for v in LOOP_VARIABLES),
+                )
+            )
+    if own and LOOP_ROOT in ids:
+        problems.append(
+            Problem(
+                where,
+                f"its '{LOOP_ROOT}.…' references name the element it loops over, so node "
+                f"'{LOOP_ROOT}' cannot be referenced from it; rename that node",
+            )
+        )
+    return problems, [s for s in selectors if s[0] != LOOP_ROOT], fields
+
+
+def _split_loop_references(
+    selectors: list[Selector], ids: set[str]
+) -> tuple[list[Selector], list[Selector]]:
+    """Outside a loop, `loop.*` is a node reference only when a node is named `loop`."""
+    if LOOP_ROOT in ids:
+        return selectors, []
+    return (
+        [s for s in selectors if s[0] != LOOP_ROOT],
+        [s for s in selectors if s[0] == LOOP_ROOT],
+    )

@@ -67,6 +67,11 @@ class ErrorStrategy(StrEnum):
 # The handle a node with the fail-branch strategy takes when it fails.
 FAIL_BRANCH_HANDLE = "fail-branch"
 
+# What a node with a `loop` reads of the element it runs for: `{{loop.item}}`,
+# `{{loop.index}}` (from 0).
+LOOP_ROOT = "loop"
+LOOP_VARIABLES = ("item", "index")
+
 
 class RetryPolicy(BaseModel):
     max_retries: int = Field(ge=0, le=10)
@@ -85,6 +90,14 @@ class Node(BaseModel):
     timeout_seconds: int | None = Field(default=None, ge=1, le=86_400)
     error_strategy: ErrorStrategy | None = None
     default_outputs: dict[str, Any] = Field(default_factory=dict)
+    # Step fields (v1/Cortex `conditional` and `loop`), compiled into the state machine:
+    # `condition` is a condition expression (functions/core/expressions/conditions.py);
+    # when it is false the node is skipped as an untaken branch is. `loop` is one
+    # reference to a list (`{{fetch.result.items}}`); the node runs once per element,
+    # which its config reads as `{{loop.item}}` and `{{loop.index}}`, and its `result`
+    # is the list of the per-element results.
+    condition: str | None = None
+    loop: str | None = None
 
 
 class Edge(BaseModel):

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from functions.core import clock, engine, payloads
 from functions.core.data import runs as run_store
-from functions.core.errors import Conflict, NotFound
+from functions.core.errors import Conflict, NotFound, Refused
 from functions.core.ids import new_id
-from functions.core.model.run import EventType, Run, RunStatus, StepEvent
+from functions.core.model.graph import Adjacency, reachable_from
+from functions.core.model.run import EventType, Replay, Run, RunStatus, StepEvent, StepStatus
 from functions.core.model.version import DRAFT, Pin
-from functions.core.services import lifecycle, workflows
+from functions.core.model.workflow import CONTAINER_TYPES, Graph, state_key
+from functions.core.services import lifecycle, retention, workflows
 
 
 def start(
@@ -23,6 +28,8 @@ def start(
     run_id: str | None = None,
     pin: Pin | None = None,
     workflow: dict[str, Any] | None = None,
+    replay: Replay | None = None,
+    reused_states: dict[str, Any] | None = None,
 ) -> Run:
     """Record the run and start its execution: of version `pin`, of the latest published
     version (no pin), or of the draft (`DRAFT`, deployed by workflows.deploy_draft).
@@ -48,6 +55,9 @@ def start(
         inputs={f"sys.{name}": value for name, value in (sys_values or {}).items()},
         created_at=clock.iso(),
         version=version,
+        replay=replay,
+        # The workflow's default retention, if it has one.
+        **retention.default_for_new_run(workflow),
         # Known before the start call, so no later write can race the execution's own.
         execution_arn=engine.execution_arn(machine_arn, run_id),
     )
@@ -63,6 +73,8 @@ def start(
             "workflowId": workflow_id,
             "tenantId": tenant_id,
             "version": version,
+            # What a replay reuses: the tasks of these nodes answer the stored outputs.
+            **({"replay": {"runId": replay.run_id, "reuse": replay.reuse}} if replay else {}),
         },
         "trigger": {"type": triggered_by, "data": inline, **({"dataRef": ref} if ref else {})},
         "sys": {
@@ -71,7 +83,8 @@ def start(
             "timestamp": run.created_at,
             **(sys_values or {}),
         },
-        "vars": {},
+        # A replay's reused steps are there already: their tasks answer them unchanged.
+        "vars": reused_states or {},
     }
     try:
         engine.start(target, run.id, execution_input)
@@ -135,13 +148,110 @@ def settle(run: Run) -> Run:
 def list_for_workflow(
     tenant_id: str, workflow_id: str, limit: int, status: RunStatus | None = None
 ) -> list[Run]:
-    workflows.get(tenant_id, workflow_id)
-    return [settle(r) for r in run_store.list_for_workflow(workflow_id, limit=limit, status=status)]
+    """The tenant's runs of its workflow (or of another's discoverable one), newest
+    first. The runs each app makes of a discoverable workflow are its own alone."""
+    if workflows.discoverable(workflow_id) is None:
+        workflows.get(tenant_id, workflow_id)
+    found = run_store.list_for_workflow(tenant_id, workflow_id, limit=limit, status=status)
+    return [settle(r) for r in found]
 
 
 def node_events(run_id: str) -> list[StepEvent]:
-    return [
-        e
-        for e in run_store.events(run_id)
-        if e.type in (EventType.NODE_STARTED, EventType.NODE_FINISHED)
+    """The run's node events up to its end: what a node still running when the run was
+    stopped reports afterwards is discarded (its step was closed as stopped)."""
+    found: list[StepEvent] = []
+    for event in run_store.events(run_id):
+        if event.type is EventType.WORKFLOW_FINISHED:
+            break
+        if event.type in (EventType.NODE_STARTED, EventType.NODE_FINISHED):
+            found.append(event)
+    return found
+
+
+def cancel(run: Run, cause: str = "cancelled by the user") -> Run:
+    """Stop an unfinished run: it ends stopped, its execution is stopped, no later node
+    runs. A finished run cannot be cancelled (Conflict naming its status)."""
+    if not lifecycle.stop(run, cause):
+        current = run_store.get(run.id) or run
+        raise Conflict(f"run '{run.id}' already ended: it is {current.status.value}")
+    if run.execution_arn:
+        # The execution may have ended meanwhile: the run is recorded stopped all the same.
+        with contextlib.suppress(ClientError):
+            engine.stop(run.execution_arn, cause)
+    return run_store.get(run.id) or run
+
+
+def replay(workflow: dict[str, Any], original: Run, step_key: str) -> Run:
+    """A new run of the same version and input in which `step_key` and everything after
+    it run anew and every other step that ran reuses its stored outputs (so no side effect
+    repeats). Refused naming the step when the graph has no such top-level step, or when
+    reusing would need an iteration or loop to run again."""
+    graph = workflows.snapshot(workflow, original.version).graph_model()
+    states = _succeeded_states(original.id)
+    reuse = replay_plan(graph, step_key, set(states))
+    return start(
+        original.tenant_id,
+        original.workflow_id,
+        payloads.unpack_trigger(original.trigger_data, original.trigger_data_ref),
+        triggered_by="replay",
+        sys_values={k.removeprefix("sys."): v for k, v in original.inputs.items()},
+        pin=original.version,
+        workflow=workflow,
+        replay=Replay(run_id=original.id, step_key=step_key, reuse=sorted(reuse)),
+        reused_states={state_key(node): states[node] for node in reuse},
+    )
+
+
+def replay_plan(graph: Graph, step_key: str, ran: set[str]) -> set[str]:
+    """The steps a replay from `step_key` reuses: every step that succeeded in the
+    original run and is neither `step_key` nor downstream of it."""
+    nodes = {node.id: node for node in graph.nodes}
+    step = nodes.get(step_key)
+    if step is None or step.parent is not None:
+        raise Refused(
+            "invalid_param",
+            f"stepKey: '{step_key}' is not a top-level step of the run's version",
+        )
+    downstream = reachable_from(Adjacency(graph), [step_key])
+    reuse = {n for n in ran if n not in downstream and nodes.get(n) and not nodes[n].parent}
+    # A container's or a looped step's stored outputs cannot stand in for its tasks.
+    repeated = sorted(n for n in reuse if nodes[n].type in CONTAINER_TYPES or nodes[n].loop)
+    if repeated:
+        raise Refused(
+            "invalid_param",
+            f"stepKey: replaying from '{step_key}' would rerun the iteration or loop "
+            f"{', '.join(repr(c) for c in repeated)} upstream of it; replay from one of them",
+        )
+    return reuse
+
+
+def _succeeded_states(run_id: str) -> dict[str, dict[str, Any]]:
+    """The `$.vars` state of every node whose last outcome in the run was a success:
+    its outputs (or their S3 reference) and the handle a branching node chose."""
+    states: dict[str, dict[str, Any] | None] = {}
+    for event in node_events(run_id):
+        if event.type is not EventType.NODE_FINISHED or not event.node_id:
+            continue
+        state: dict[str, Any] | None = None
+        if event.status is StepStatus.SUCCEEDED:
+            state = {"ref": event.outputs_ref} if event.outputs_ref else {"outputs": event.outputs}
+            if event.handle is not None:
+                state["handle"] = event.handle
+        states[event.node_id] = state
+    return {node: state for node, state in states.items() if state is not None}
+
+
+def usage(events: list[StepEvent]) -> dict[str, Any]:
+    """Model tokens: in total, per node execution (`calls`) and per step (`steps`)."""
+    calls = [
+        {"id": f"{event.node_id}#{event.seq}", "total": event.tokens or 0, "calls": []}
+        for event in events
+        if event.type is EventType.NODE_FINISHED and event.tokens
     ]
+    by_step: dict[str, dict[str, int]] = {}
+    for event in events:
+        if event.type is EventType.NODE_FINISHED and event.tokens and event.node_id:
+            step = by_step.setdefault(event.node_id, {"total": 0, "calls": 0})
+            step["total"] += event.tokens
+            step["calls"] += 1
+    return {"total": sum(c["total"] for c in calls), "calls": calls, "steps": by_step}

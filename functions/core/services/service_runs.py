@@ -7,6 +7,7 @@ A run gets the request's inputs as its trigger data (the start node reads them f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -15,12 +16,11 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from functions.core import engine
 from functions.core.data import runs as run_store
 from functions.core.errors import Conflict, NodeError, NotFound, Refused
 from functions.core.model.run import EventType, Run, RunStatus, StepEvent
 from functions.core.model.workflow import Graph, NodeType
-from functions.core.services import apps, files, lifecycle, runs
+from functions.core.services import apps, files, runs
 from functions.core.settings import get_settings
 from functions.nodes.llm.providers import provider_for
 from functions.nodes.start.entities import StartConfig
@@ -206,7 +206,7 @@ def tally(run: Run) -> Tally:
 
 def sequence_number(run: Run) -> int:
     """The run's number among its workflow's runs, from 1 (Dify's `sequence_number`)."""
-    return run_store.count_for_workflow(run.workflow_id, until=run)
+    return run_store.count_for_workflow(run.tenant_id, run.workflow_id, until=run)
 
 
 def user_of(run: Run) -> str | None:
@@ -220,12 +220,8 @@ def stop(app: App, task_id: str, user: str) -> None:
     if user_of(run) != user:
         # Only the end user who started a task may stop it; to others it does not exist.
         raise NotFound("task", task_id)
-    if lifecycle.stop(run, STOP_CAUSE) and run.execution_arn:
-        try:
-            engine.stop(run.execution_arn, STOP_CAUSE)
-        except ClientError as exc:
-            # The execution ended meanwhile: the run is recorded stopped all the same.
-            logger.warning("stop_execution failed", extra={"run_id": run.id, "error": str(exc)})
+    with contextlib.suppress(Conflict):  # Dify: stopping a finished run changes nothing
+        runs.cancel(run, STOP_CAUSE)
 
 
 def logs(
@@ -239,14 +235,16 @@ def logs(
         found = [
             run
             for run in run_store.list_for_workflow(
-                record["id"], limit=KEYWORD_SEARCH_RUNS, status=status
+                app.tenant_id, record["id"], limit=KEYWORD_SEARCH_RUNS, status=status
             )
             if _matches(run, keyword)
         ]
         total = len(found)
     else:
-        found = run_store.list_for_workflow(record["id"], limit=wanted, status=status)
-        total = run_store.count_for_workflow(record["id"], status=status)
+        found = run_store.list_for_workflow(
+            app.tenant_id, record["id"], limit=wanted, status=status
+        )
+        total = run_store.count_for_workflow(app.tenant_id, record["id"], status=status)
     shown = [runs.settle(run) for run in found[wanted - limit : wanted]]
     return LogPage(runs=[(run, tally(run)) for run in shown], total=total, has_more=total > wanted)
 

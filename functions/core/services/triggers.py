@@ -250,7 +250,8 @@ def receive_webhook(workflow_id: str, request: WebhookRequest) -> str:
     inline: dict[str, Any] | None = data
     data_ref = None
     if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_DATA_BYTES:
-        inline, data_ref = None, blobs.put_json(f"webhooks/{workflow_id}/{run_id}.json", data)
+        # Under the run's prefix: its retention deletes it with the run's other objects.
+        inline, data_ref = None, blobs.put_json(f"{blobs.run_prefix(run_id)}webhook.json", data)
     message = WebhookCalled(
         kind="webhook",
         workflow_id=workflow_id,

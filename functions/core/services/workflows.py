@@ -23,6 +23,7 @@ from functions.core.data import workflows as workflow_store
 from functions.core.data.workflows import StaleRevision
 from functions.core.errors import Conflict, DraftNotSync, InvalidWorkflow, NotFound, Problem
 from functions.core.ids import new_id
+from functions.core.model.retention import Retention
 from functions.core.model.trigger import Trigger
 from functions.core.model.version import DRAFT, Pin, Snapshot, Version
 from functions.core.model.workflow import Draft, Graph
@@ -91,18 +92,25 @@ def update_metadata(
     description: str | None = None,
     enabled: bool | None = None,
     trigger: Trigger | None = None,
+    discoverable: bool | None = None,
+    retention: Retention | None = None,
 ) -> dict[str, Any]:
     """Change what describes a workflow (None: unchanged) and never its graph or its
-    versions, whatever face made it."""
+    versions, whatever face made it. `discoverable` lists it to every tenant (see
+    `discoverable`); `retention` is the default its new runs take."""
     if trigger is not None and (problems := triggers.check(trigger)):
         raise InvalidWorkflow(problems)
-    changes: dict[str, Any] = {
-        key: value
-        for key, value in (("name", name), ("description", description), ("enabled", enabled))
-        if value is not None
-    }
+    given = (
+        ("name", name),
+        ("description", description),
+        ("enabled", enabled),
+        ("discoverable", discoverable),
+    )
+    changes: dict[str, Any] = {key: value for key, value in given if value is not None}
     if trigger is not None:
         changes["trigger"] = trigger.stored()
+    if retention is not None:
+        changes["retention"] = retention.model_dump(mode="json")
 
     def change(record: dict[str, Any]) -> dict[str, Any]:
         previous = dict(record)
@@ -314,6 +322,17 @@ def get(tenant_id: str, workflow_id: str) -> dict[str, Any]:
 
 def list_all(tenant_id: str) -> list[dict[str, Any]]:
     return workflow_store.list_for_tenant(tenant_id)
+
+
+def discoverable(workflow_id: str) -> dict[str, Any] | None:
+    """A workflow its owner made discoverable, whoever asks; None for any other."""
+    record = workflow_store.get(workflow_id)
+    return record if record is not None and record.get("discoverable") else None
+
+
+def list_discoverable() -> list[dict[str, Any]]:
+    """Every tenant's discoverable workflows with a published version, newest first."""
+    return [r for r in workflow_store.list_discoverable() if r.get("published")]
 
 
 def delete(tenant_id: str, workflow_id: str) -> None:
