@@ -65,7 +65,9 @@ def start(
     run = run.model_copy(update={"trigger_data": inline, "trigger_data_ref": ref})
     if not run_store.put(run):
         existing = run_store.get(run_id)
-        assert existing is not None  # runs are never deleted before their retention ends
+        if existing is None:
+            # Delivered again after the run it made became due: it is gone, not redone.
+            raise Conflict(f"run '{run_id}' already ran and its retention has ended")
         return existing
     execution_input = {
         "run": {
@@ -133,7 +135,8 @@ def settle(run: Run) -> Run:
     if run.status.finished or not run.execution_arn:
         return run
     status = engine.status(run.execution_arn)
-    if status in (None, "RUNNING"):
+    # A run whose retention ended meanwhile is gone: nothing is left to settle.
+    if status in (None, "RUNNING") or run_store.get(run.id) is None:
         return run
     lifecycle.fail(
         run.id,
