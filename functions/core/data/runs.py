@@ -105,6 +105,19 @@ def get(run_id: str) -> Run | None:
     return _run(item) if item and _visible(item, _now()) else None
 
 
+def get_owned(tenant_id: str, workflow_id: str | None, run_id: str) -> Run | None:
+    """The run if it is the tenant's (and, when given, of that workflow); None otherwise,
+    so another tenant's run is indistinguishable from a missing one."""
+    run = get(run_id)
+    if (
+        run is None
+        or run.tenant_id != tenant_id
+        or (workflow_id is not None and run.workflow_id != workflow_id)
+    ):
+        return None
+    return run
+
+
 def _item(run_id: str) -> dict[str, Any] | None:
     item: dict[str, Any] | None = (
         table().get_item(Key={"PK": f"RUN#{run_id}", "SK": META}, ConsistentRead=True).get("Item")

@@ -118,12 +118,8 @@ def _target(workflow: dict[str, Any], pin: Pin | None) -> tuple[str, Pin]:
 
 
 def get(tenant_id: str, workflow_id: str | None, run_id: str) -> Run:
-    run = run_store.get(run_id)
-    if (
-        run is None
-        or run.tenant_id != tenant_id
-        or (workflow_id is not None and run.workflow_id != workflow_id)
-    ):
+    run = run_store.get_owned(tenant_id, workflow_id, run_id)
+    if run is None:
         raise NotFound("run", run_id)
     return settle(run)
 
