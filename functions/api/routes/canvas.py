@@ -18,7 +18,6 @@ from functions.core.model.version import DRAFT
 from functions.core.services import apps, runs, service_runs, workflows
 from functions.core.services.keys import Scope
 from functions.core.settings import get_settings
-from functions.nodes.modules import module_list
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 
@@ -85,6 +84,10 @@ def save_draft() -> dict[str, Any]:
 def list_modules() -> dict[str, Any]:
     bodies.read(ModuleListBody, router)
     require(router, Scope.READ)
+    # Imported here: the palette loads every node package, which no other route of the
+    # api function needs at cold start.
+    from functions.nodes.modules import module_list  # noqa: PLC0415
+
     return module_list()
 
 
