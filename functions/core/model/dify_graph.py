@@ -285,6 +285,8 @@ def _retry(config: Any, problems: list[str]) -> RetryPolicy | None:
 
 def _edges(raw_edges: list[Any], notes: set[str], problems: list[Problem]) -> list[Edge]:
     edges: dict[tuple[str, str, str | None], Edge] = {}
+    # Where each edge id was first seen: Dify's engine refuses a graph that repeats one.
+    first_with_id: dict[str, int] = {}
     for index, item in enumerate(raw_edges):
         if (
             not isinstance(item, dict)
@@ -293,6 +295,14 @@ def _edges(raw_edges: list[Any], notes: set[str], problems: list[Problem]) -> li
         ):
             problems.append(Problem(f"graph.edges[{index}]", "must have a source and a target"))
             continue
+        edge_id = item.get("id")
+        if isinstance(edge_id, str) and edge_id:
+            if edge_id in first_with_id:
+                also = f"graph.edges[{first_with_id[edge_id]}]"
+                reason = f"duplicate edge id '{edge_id}' (also {also})"
+                problems.append(Problem(f"graph.edges[{index}]", reason))
+                continue
+            first_with_id[edge_id] = index
         source, target = str(item["source"]), str(item["target"])
         if source in notes or target in notes:
             continue

@@ -108,7 +108,8 @@ def test_handles_are_kept_and_source_means_unconditional() -> None:
         dify_edge("1711", "if"),
         dify_edge("if", "1712", "c1"),
         dify_edge("if", "e2", "false"),
-        dify_edge("if", "e2", "false"),  # the canvas can save a connection twice
+        # The same connection saved twice, under another id: one edge is the connection.
+        {**dify_edge("if", "e2", "false"), "id": "again"},
     ]
 
     draft = import_document(dsl(nodes, edges))
@@ -118,6 +119,19 @@ def test_handles_are_kept_and_source_means_unconditional() -> None:
         ("if", "1712", "c1"),
         ("if", "e2", "false"),
     ]
+
+
+def test_two_edges_with_one_id_are_refused_naming_both() -> None:
+    edges = [dify_edge("1711", "1712"), {**dify_edge("1711", "1713"), "id": "1711-source-1712"}]
+    nodes = [START, END, dify_node("1713", "end", outputs=[])]
+
+    with pytest.raises(InvalidWorkflow) as refused:
+        import_document(dsl(nodes, edges))
+
+    assert (
+        Problem("graph.edges[1]", "duplicate edge id '1711-source-1712' (also graph.edges[0])")
+        in refused.value.problems
+    )
 
 
 def test_node_policies_map_onto_the_node() -> None:
