@@ -130,21 +130,10 @@ def start(task: TaskInput) -> Step:
 def finish(task: TaskInput, step: Step, result: NodeResult) -> dict[str, Any]:
     """Record the node's success; return its state for `$.vars` (outputs or a reference)."""
     state = payloads.pack(task.run.runId, task.node.id, result.outputs, task.node.inlineLimit)
-    if task.node.evaluates is None:
-        _record(
-            task,
-            EventType.NODE_FINISHED,
-            StepStatus.SUCCEEDED,
-            started_at=step.startedAt,
-            elapsed_ms=step.elapsed_ms(),
-            inputs=result.inputs,
-            outputs=state.get("outputs"),
-            outputs_ref=state.get("ref"),
-            tokens=result.tokens,
-            handle=result.handle,
-        )
     if result.handle is not None:
         state["handle"] = result.handle
+    if task.node.evaluates is None:
+        _record_success(task, step, state, inputs=result.inputs, tokens=result.tokens)
     return state
 
 
@@ -152,17 +141,30 @@ def _reused(task: TaskInput, step: Step) -> dict[str, Any]:
     """The state the node gave in the replayed run (the replay put it in `$.vars`),
     recorded as this run's step and passed on unchanged."""
     state: dict[str, Any] = task.vars[state_key(task.node.id)]
+    _record_success(task, step, state)
+    return state
+
+
+def _record_success(
+    task: TaskInput,
+    step: Step,
+    state: dict[str, Any],
+    *,
+    inputs: dict[str, Any] | None = None,
+    tokens: int | None = None,
+) -> None:
     _record(
         task,
         EventType.NODE_FINISHED,
         StepStatus.SUCCEEDED,
         started_at=step.startedAt,
         elapsed_ms=step.elapsed_ms(),
+        inputs=inputs,
         outputs=state.get("outputs"),
         outputs_ref=state.get("ref"),
+        tokens=tokens,
         handle=state.get("handle"),
     )
-    return state
 
 
 def fail(task: TaskInput, step: Step, exc: Exception) -> NodeFailed:
