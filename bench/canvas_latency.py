@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from bench.service_latency import local_server
+from tests.local_server import running
 
 # Seconds. Saves happen while a user draws (the editor autosaves): well under a second.
 GOALS = {"draft save, 200 nodes": 0.5, "publish, 50 nodes": 1.0, "publish, 500 nodes": 5.0}
@@ -99,7 +99,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=int, default=5)
     samples = parser.parse_args().samples
-    with local_server() as server:
+    with running() as server:
         headers = {"X-API-Key": server.admin_key}
         with httpx.Client(base_url=server.base_url, headers=headers, timeout=120) as http:
             figures = {

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from bench.service_latency import local_server
+from tests.local_server import running
 
 STEPS = 10
 REPLAY_FROM = "s6"
@@ -46,7 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=int, default=5)
     samples = parser.parse_args().samples
-    with local_server() as server:
+    with running() as server:
         headers = {"X-API-Key": server.admin_key}
         with httpx.Client(base_url=server.base_url, headers=headers, timeout=120) as http:
             app = http.get("/apps").json()["data"][0]["id"]

@@ -13,63 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import httpx
 from httpx_sse import connect_sse
 
+from tests.local_server import Server, running
 from tests.service import dsl
 
-ROOT = Path(__file__).resolve().parents[1]
 CHAIN_TEMPLATES = 8  # + start + end = 10 nodes
-
-
-@dataclass
-class Local:
-    base_url: str
-    admin_key: str
-    aws_endpoint: str
-
-
-@contextmanager
-def local_server() -> Iterator[Local]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    text = ""
-    while "Ready in" not in text:
-        line = process.stdout.readline()
-        if not line:
-            raise SystemExit("the local server did not start:\n" + text)
-        text += line
-    key = re.search(r"Admin API key \(shown once\): (\S+)", text)
-    endpoint = re.search(r"AWS endpoint: (\S+)", text)
-    assert key and endpoint, text
-    try:
-        yield Local(f"http://127.0.0.1:{port}", key.group(1), endpoint.group(1))
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def new_app(http: httpx.Client, admin_key: str, document: str) -> tuple[str, str]:
@@ -103,7 +57,7 @@ def first_event_ms(http: httpx.Client, key: str, runs: int) -> list[float]:
     return samples
 
 
-def node_to_client_ms(http: httpx.Client, local: Local, runs: int) -> list[float]:
+def node_to_client_ms(http: httpx.Client, local: Server, runs: int) -> list[float]:
     workflow_id, key = new_app(http, local.admin_key, dsl.chain(CHAIN_TEMPLATES))
     samples = []
     for n in range(runs):
@@ -150,7 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    with local_server() as local, httpx.Client(base_url=local.base_url, timeout=60) as http:
+    with running() as local, httpx.Client(base_url=local.base_url, timeout=60) as http:
         _, key = new_app(http, local.admin_key, dsl.passthrough())
         blocking_ms(http, key, 3)  # warm up: imports, first state machine, connections
         print(

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 import boto3
 import httpx
 
-from bench.service_latency import ROOT, local_server
+from tests.local_server import ROOT, running
 
 ECHO = [{"id": "echo", "type": "tool-call", "config": {"tool": "echo", "input": {"x": 1}}}]
 # Goals: a trigger's run is running within a second of firing (cron: of its minute);
@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10)
     samples = parser.parse_args().samples
     figures: dict[str, list[float]] = {}
-    with local_server() as server:
+    with running() as server:
         headers = {"X-API-Key": server.admin_key}
         with httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as http:
             event = _create(http, {"type": "event", "event": "bench.tick"})

@@ -15,7 +15,7 @@ import time
 
 import httpx
 
-from bench.service_latency import local_server
+from tests.local_server import running
 
 THREE_NODES = {
     "name": "bench: three nodes",
@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     runs = parser.parse_args().runs
     started = time.perf_counter()
-    with local_server() as server:
+    with running() as server:
         print(f"start command -> listening server: {time.perf_counter() - started:.1f} s")
         with httpx.Client(
             base_url=server.base_url, headers={"X-API-Key": server.admin_key}, timeout=30

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.api.conftest import Server
+from tests.local_server import Server
 from tests.service import dsl
 
 pytestmark = pytest.mark.xdist_group("local-server")

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from tests.api.conftest import Server
+from tests.local_server import Server
 
 pytestmark = pytest.mark.xdist_group("local-server")
 

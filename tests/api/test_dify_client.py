@@ -16,7 +16,7 @@ import pytest
 from dify_client import DifyClient, WorkflowClient
 from httpx_sse import connect_sse
 
-from tests.api.conftest import Server
+from tests.local_server import Server
 from tests.service import dsl
 
 pytestmark = pytest.mark.xdist_group("local-server")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import Server
+from tests.local_server import Server
 
 pytestmark = pytest.mark.xdist_group("local-server")
 

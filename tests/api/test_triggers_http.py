@@ -15,7 +15,7 @@ import boto3
 import httpx
 import pytest
 
-from tests.api.conftest import Server
+from tests.local_server import Server
 
 pytestmark = pytest.mark.xdist_group("local-server")
 

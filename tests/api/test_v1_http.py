@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import Server
+from tests.local_server import Server
 
 pytestmark = pytest.mark.xdist_group("local-server")
 
