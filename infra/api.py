@@ -51,6 +51,21 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/workflow/canvas/run/record": ("POST",),
     "/workflow/module/list": ("POST",),
     "/workflow/trace": ("POST",),
+    "/apps": ("GET",),
+    "/apps/{appId}/workflows": ("GET",),
+    "/apps/{appId}/workflows/discover": ("GET",),
+    "/apps/{appId}/workflows/discover/{id}": ("GET",),
+    "/apps/{appId}/workflows/discover/{id}/versions/{version}": ("GET",),
+    "/apps/{appId}/workflows/discover/{id}/runs": ("POST",),
+    "/apps/{appId}/workflows/discover/{id}/runs/{runId}/cancel": ("POST",),
+    "/apps/{appId}/workflows/{id}": ("GET",),
+    "/apps/{appId}/workflows/{id}/versions": ("GET",),
+    "/apps/{appId}/workflows/{id}/versions/{version}": ("GET",),
+    "/apps/{appId}/workflows/{id}/runs": ("GET", "POST"),
+    "/apps/{appId}/workflows/{id}/runs/{runId}": ("GET",),
+    "/apps/{appId}/workflows/{id}/runs/{runId}/replay": ("POST",),
+    "/apps/{appId}/workflows/{id}/runs/{runId}/cancel": ("POST",),
+    "/apps/{appId}/workflows/{id}/runs/{runId}/retention": ("PATCH",),
 }
 # The only routes API Gateway lets through without a key; every route above goes through the
 # key authorizer. A webhook caller holds no Stepcanvas key: the api function authenticates
@@ -61,10 +76,17 @@ UNAUTHENTICATED_ROUTES: dict[str, tuple[str, ...]] = {
     "/v1/hooks/{id}": ("GET", "POST", "PUT", "PATCH", "DELETE"),
 }
 # The routes that start a run go to the stream function instead (infra/stream.py): they may
-# answer as a server-sent event stream (`response_mode: streaming`), which only Lambda
-# response streaming can carry. functions/stream/app.py serves exactly these.
+# answer as a server-sent event stream (Dify's `response_mode: streaming`, Cortex's
+# `stream: true`), which only Lambda response streaming can carry; API Gateway cannot route
+# on the body, so every such request goes there. functions/stream/app.py serves exactly these.
 STREAM_ROUTES: frozenset[tuple[str, str]] = frozenset(
-    {("/v1/workflows/run", "POST"), ("/v1/workflows/{id}/run", "POST")}
+    {
+        ("/v1/workflows/run", "POST"),
+        ("/v1/workflows/{id}/run", "POST"),
+        ("/apps/{appId}/workflows/{id}/runs", "POST"),
+        ("/apps/{appId}/workflows/{id}/runs/{runId}/replay", "POST"),
+        ("/apps/{appId}/workflows/discover/{id}/runs", "POST"),
+    }
 )
 
 # Errors API Gateway answers itself, in the API's error shape {code, message, status}.

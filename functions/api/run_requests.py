@@ -4,12 +4,11 @@ The credential chooses the face (DESIGN §7): an app key gets Dify's semantics (
 `{inputs, response_mode, user, files}`; `{id}` names a published version of its own
 workflow); an account key on `/v1/workflows/{id}/run` gets the v1 run (`{data}` ->
 `{runId, status, message}`). The api function's resolver and the stream function both
-call `handle`; they differ only in how they send a `StreamReply`.
+call `handle`; they differ only in how they send a `StreamReply` (functions/api/replies.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from functions.api import dify_views, v1_views
 from functions.api.bodies import Body, parse
 from functions.api.context import check, check_app
+from functions.api.replies import JsonReply, Reply, StreamReply
 from functions.core.services import runs, service_runs, workflows
 from functions.core.services.files import FileRef
 from functions.core.services.keys import KeyKind, Principal, Scope
@@ -37,21 +37,9 @@ class V1RunBody(BaseModel):
     data: Any = None
 
 
-@dataclass(frozen=True)
-class JsonReply:
-    status: int
-    body: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class StreamReply:
-    stream: RunStream
-
-
-Reply = JsonReply | StreamReply
-
-
-def handle(caller: Principal, workflow_id: str | None, raw: Body, stream_seconds: float) -> Reply:
+def handle(
+    caller: Principal, raw: Body, stream_seconds: float, *, workflow_id: str | None = None
+) -> Reply:
     """Start the run the request asks for; `stream_seconds` bounds a streaming answer."""
     if caller.kind is KeyKind.ACCOUNT and workflow_id is not None:
         return _v1_run(caller, workflow_id, raw)

@@ -1,8 +1,9 @@
-"""The stream function: POST /v1/workflows/run and POST /v1/workflows/{id}/run, streamed.
+"""The stream function: the routes that start a run, which may answer as a server-sent
+event stream (Dify's `response_mode: streaming`, Cortex's `stream: true`).
 
 Python Lambdas cannot stream a response themselves, so in AWS this ASGI app runs under
 uvicorn behind the Lambda Web Adapter (`run.sh`, AWS_LWA_INVOKE_MODE=response_stream),
-and API Gateway sends these two routes here with `responseTransferMode: STREAM`. The
+and API Gateway sends these routes here with `responseTransferMode: STREAM`. The
 adapter forwards the proxy event's request context, with the authorizer's verdict, in
 the `x-amzn-request-context` header. The local gateway calls this same app the same way.
 """
@@ -10,6 +11,7 @@ the `x-amzn-request-context` header. The local gateway calls this same app the s
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -19,8 +21,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from functions.api import bodies, errors, run_requests
+from functions.api import bodies, cortex_runs, errors, run_requests
 from functions.api.context import principal_from
+from functions.api.replies import SSE_HEADERS, Reply, StreamReply
 from functions.core.errors import DomainError
 from functions.core.services.keys import Principal
 from functions.core.settings import get_settings
@@ -29,13 +32,19 @@ from functions.stream import sse
 logger = Logger(service="stepcanvas-stream")
 
 REQUEST_CONTEXT_HEADER = "x-amzn-request-context"
-# The routes API Gateway (and local/gateway.py) sends to this function.
-PATHS = ("/v1/workflows/run", "/v1/workflows/{workflow_id}/run")
-SSE_HEADERS = {
-    "Cache-Control": "no-cache",
-    # Proxies that buffer (nginx) would hold the events back until the stream ends.
-    "X-Accel-Buffering": "no",
+# A request that starts a run: its caller, body, how long a stream may last, and the
+# path's parameters by name.
+Handler = Callable[..., Reply]
+# The routes API Gateway (and local/gateway.py) sends to this function, and what serves
+# each (the api function serves them too, sending a stream whole).
+ROUTES: dict[str, Handler] = {
+    "/v1/workflows/run": run_requests.handle,
+    "/v1/workflows/{workflow_id}/run": run_requests.handle,
+    "/apps/{app_id}/workflows/{workflow_id}/runs": cortex_runs.start,
+    "/apps/{app_id}/workflows/{workflow_id}/runs/{run_id}/replay": cortex_runs.replay,
+    "/apps/{app_id}/workflows/discover/{workflow_id}/runs": cortex_runs.start_discoverable,
 }
+PATHS = tuple(ROUTES)
 
 
 def caller(request: Request) -> Principal:
@@ -44,24 +53,27 @@ def caller(request: Request) -> Principal:
     return principal_from(context.get("authorizer"))
 
 
-async def run(request: Request) -> Response:
-    body = bodies.Body(request.headers.get("content-type", ""), await request.body())
-    try:
-        reply = await run_in_threadpool(
-            run_requests.handle,
-            caller(request),
-            request.path_params.get("workflow_id"),
-            body,
-            get_settings().service_stream_seconds,
-        )
-    except DomainError as exc:
-        answer = errors.answer_for(exc)
-        return JSONResponse(answer, status_code=answer["status"])
-    if isinstance(reply, run_requests.StreamReply):
-        return StreamingResponse(
-            sse.aframes(reply.stream), media_type="text/event-stream", headers=SSE_HEADERS
-        )
-    return JSONResponse(reply.body, status_code=reply.status)
+def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def serve(request: Request) -> Response:
+        body = bodies.Body(request.headers.get("content-type", ""), await request.body())
+        try:
+            reply = await run_in_threadpool(
+                handler,
+                caller(request),
+                body,
+                get_settings().service_stream_seconds,
+                **request.path_params,
+            )
+        except DomainError as exc:
+            answer = errors.answer_for(exc)
+            return JSONResponse(answer, status_code=answer["status"])
+        if isinstance(reply, StreamReply):
+            return StreamingResponse(
+                sse.aframes(reply.stream), media_type="text/event-stream", headers=SSE_HEADERS
+            )
+        return JSONResponse(reply.body, status_code=reply.status)
+
+    return serve
 
 
 async def _internal_error(_request: Request, exc: Exception) -> Response:
@@ -70,6 +82,6 @@ async def _internal_error(_request: Request, exc: Exception) -> Response:
 
 
 app = Starlette(
-    routes=[Route(path, run, methods=["POST"]) for path in PATHS],
+    routes=[Route(path, _endpoint(handler), methods=["POST"]) for path, handler in ROUTES.items()],
     exception_handlers={Exception: _internal_error},
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 from aws_lambda_powertools import Logger
@@ -37,6 +37,16 @@ SETTLE_EVERY_SECONDS = 5.0
 
 def chunk(payload: dict[str, Any]) -> str:
     return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
+class Stream(Protocol):
+    """What the drivers below send: chunks a poll at a time, until `done`."""
+
+    done: bool
+
+    def poll(self) -> list[str]: ...
+
+    def pause(self) -> float: ...
 
 
 class RunStream:
@@ -135,7 +145,7 @@ class RunStream:
         )
 
 
-def frames(stream: RunStream) -> Iterator[str]:
+def frames(stream: Stream) -> Iterator[str]:
     """The whole stream, polling in this thread (for a transport that cannot stream)."""
     while True:
         yield from stream.poll()
@@ -144,7 +154,7 @@ def frames(stream: RunStream) -> Iterator[str]:
         time.sleep(stream.pause())
 
 
-async def aframes(stream: RunStream) -> AsyncIterator[str]:
+async def aframes(stream: Stream) -> AsyncIterator[str]:
     """The stream as it happens. Polls run in a worker thread and the waits hold none, so
     a client that disconnects cancels the wait and nothing more (the run goes on)."""
     while True:

@@ -222,23 +222,57 @@ def test_discoverable_workflows_across_tenants(
     assert [answer.status_code for answer in forbidden] == [404] * len(forbidden)
 
 
-def test_a_streamed_run_sends_the_growing_run_object(owner: httpx.Client, counter: str) -> None:
+def _streamed(client: httpx.Client, path: str, body: dict[str, Any]) -> list[tuple[float, Any]]:
+    """Each run object the stream sends, with the seconds since the request when it came."""
+    started = time.monotonic()
+    arrivals = []
+    with client.stream("POST", path, json={**body, "stream": True}) as answer:
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        for line in answer.iter_lines():
+            if line.startswith("data: "):
+                arrivals.append((time.monotonic() - started, json.loads(line[6:])))
+    return arrivals
+
+
+def test_a_streamed_run_sends_the_growing_run_object_as_it_grows(
+    owner: httpx.Client, counter: str
+) -> None:
     app = _app(owner)
-    workflow_id = _workflow(owner, f"{counter}/x")
+    # The first step answers after 1.5 s: what the stream sent before that, it sent live.
+    workflow_id = _workflow(owner, f"{counter}/x?s=1.5")
 
-    answer = owner.post(
-        f"/apps/{app}/workflows/{workflow_id}/runs", json={"input": {"x": "a"}, "stream": True}
-    )
-    objects = [
-        json.loads(line.removeprefix("data: "))
-        for line in answer.text.splitlines()
-        if line.startswith("data: ")
-    ]
+    arrivals = _streamed(owner, f"/apps/{app}/workflows/{workflow_id}/runs", {"input": {"x": "a"}})
 
-    assert answer.headers["content-type"].startswith("text/event-stream")
-    assert len({o["id"] for o in objects}) == 1
-    assert objects[-1]["status"] == "COMPLETED"
-    assert objects[-1]["output"] == {"last": {"y": "a"}}
+    (first_at, first), (last_at, last) = arrivals[0], arrivals[-1]
+    assert len({o["id"] for _, o in arrivals}) == 1
+    assert first["status"] in ("PENDING", "RUNNING") and first_at < 1.0
+    assert last_at - first_at >= 1.0
+    assert last["status"] == "COMPLETED"
+    assert last["output"] == {"last": {"y": "a"}}
+
+
+def test_a_streamed_replay_and_a_client_that_leaves(owner: httpx.Client, counter: str) -> None:
+    app = _app(owner)
+    workflow_id = _workflow(owner, f"{counter}/x?s=1")
+    runs = f"/apps/{app}/workflows/{workflow_id}/runs"
+    original = owner.post(runs, json={"input": {"x": "a"}}).json()
+
+    with owner.stream("POST", runs, json={"input": {"x": "b"}, "stream": True}) as left:
+        next(line for line in left.iter_lines() if line.startswith("data: "))
+    replayed = _streamed(owner, f"{runs}/{original['id']}/replay", {"stepKey": "shape"})
+
+    # The run whose stream was left goes on to the end.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        statuses = [r["status"] for r in owner.get(runs).json()["data"]]
+        if len(statuses) == 3 and "RUNNING" not in statuses and "PENDING" not in statuses:
+            break
+        time.sleep(0.2)
+    assert statuses == ["COMPLETED"] * 3
+    final = replayed[-1][1]
+    assert final["status"] == "COMPLETED" and final["replay_of"]["run_id"] == original["id"]
+    assert _Counting.calls == 2  # the replay reused the fetch: only the two runs called
 
 
 def test_a_replay_reuses_the_branch_an_upstream_condition_took(

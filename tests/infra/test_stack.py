@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -384,7 +385,12 @@ def test_run_sh_is_executable_in_the_asset(synth: Synth) -> None:
 
 
 def test_stream_routes_are_the_routes_the_stream_app_serves() -> None:
-    served = {(path.replace("{workflow_id}", "{id}"), "POST") for path in stream_app.PATHS}
+    # The app names path parameters in Python's style, API Gateway as its other routes do.
+    names = {"workflow_id": "id", "app_id": "appId", "run_id": "runId"}
+    served = {
+        (re.sub(r"\{(\w+)\}", lambda m: "{" + names[m[1]] + "}", path), "POST")
+        for path in stream_app.PATHS
+    }
     assert served == set(STREAM_ROUTES)
     assert {(path, method) for path, method in ROUTE_METHODS} >= STREAM_ROUTES
 

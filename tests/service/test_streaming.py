@@ -228,43 +228,56 @@ def test_a_stop_ends_the_stream_with_workflow_finished_stopped(live: Service, sl
     assert call and call[-1]["data"]["status"] == "failed"
 
 
-def test_the_api_function_answers_the_whole_stream_at_once(service: Service) -> None:
-    """Without the stream function (a buffered transport) the same events come in one body."""
-    workflow_id, _ = service.new_app(dsl.passthrough())
-    body = json.dumps({"inputs": {"query": "b"}, "user": "u1", "response_mode": "streaming"})
+def _buffered(path: str, body: dict[str, Any], authorizer: dict[str, str]) -> list[Any]:
+    """The api function's answer to a POST whose body asks for a stream, as its chunks."""
     event = {
         "resource": "/{proxy+}",
-        "path": "/v1/workflows/run",
+        "path": path,
         "httpMethod": "POST",
         "headers": {"content-type": "application/json"},
         "requestContext": {
             "resourcePath": "/{proxy+}",
             "httpMethod": "POST",
             "requestId": "test",
-            "authorizer": {
-                "tenantId": TENANT,
-                "keyId": "k",
-                "scopes": "",
-                "kind": "app",
-                "workflowId": workflow_id,
-            },
+            "authorizer": {"tenantId": TENANT, "keyId": "k", **authorizer},
         },
-        "body": base64.b64encode(body.encode()).decode(),
+        "body": base64.b64encode(json.dumps(body).encode()).decode(),
         "isBase64Encoded": True,
     }
-
     context = SimpleNamespace(
         function_name="api", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="t"
     )
     answer = api_handler(event, context)
-
-    assert answer["statusCode"] == 200
+    assert answer["statusCode"] == 200, answer
     assert answer["multiValueHeaders"]["Content-Type"] == ["text/event-stream"]
-    chunks = [
+    return [
         json.loads(line[6:]) for line in answer["body"].split("\n\n") if line.startswith("data: ")
     ]
+
+
+def test_the_api_function_answers_the_whole_stream_at_once(service: Service) -> None:
+    """Without the stream function (a buffered transport) the same events come in one body."""
+    workflow_id, _ = service.new_app(dsl.passthrough())
+    body = {"inputs": {"query": "b"}, "user": "u1", "response_mode": "streaming"}
+
+    chunks = _buffered(
+        "/v1/workflows/run", body, {"scopes": "", "kind": "app", "workflowId": workflow_id}
+    )
+
     assert chunks[0]["event"] == "workflow_started"
     assert chunks[-1]["data"]["outputs"] == {"query": "b"}
+
+
+def test_the_api_function_answers_a_whole_cortex_stream_too(service: Service) -> None:
+    workflow_id, _ = service.new_app(dsl.passthrough())
+    path = f"/apps/{TENANT}/workflows/{workflow_id}/runs"
+    body = {"input": {"query": "c"}, "stream": True}
+
+    objects = _buffered(path, body, {"scopes": "write", "kind": "account"})
+
+    assert len({o["id"] for o in objects}) == 1
+    assert objects[-1]["status"] == "COMPLETED"
+    assert objects[-1]["output"] == {"query": "c"}
 
 
 def test_the_stream_function_reads_the_caller_from_the_adapters_header(service: Service) -> None:

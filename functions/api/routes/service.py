@@ -8,24 +8,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.api import bodies, dify_views, multipart, run_requests
+from functions.api import bodies, dify_views, multipart, replies, run_requests
 from functions.api.context import principal, raw_body, require_app
+from functions.api.replies import buffered_seconds
 from functions.core.errors import Refused
 from functions.core.model.run import RunStatus
 from functions.core.services import apps, files, service_runs
-from functions.core.settings import get_settings
-from functions.stream import sse
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 
 # Dify's end user when a form upload names none.
 DEFAULT_USER = "DEFAULT-USER"
-LOG_STATUSES = ("running", "succeeded", "failed", "stopped")
+LOG_STATUSES = ("running", "succeeded", "partial-succeeded", "failed", "stopped")
 
 
 class StopBody(BaseModel):
@@ -36,7 +35,8 @@ class StopBody(BaseModel):
 
 @router.post("/v1/workflows/run")
 def run_published() -> Response[Any]:
-    return _send(run_requests.handle(principal(router), None, bodies.of(router), _buffered()))
+    reply = run_requests.handle(principal(router), bodies.of(router), buffered_seconds())
+    return replies.buffered(reply)
 
 
 @router.get("/v1/workflows/run/<workflow_run_id>")
@@ -85,9 +85,11 @@ def workflow_logs(
 @router.post("/v1/workflows/<workflow_id>/run")
 def run_workflow(workflow_id: str) -> Response[Any]:
     # Both faces: an account key gets the v1 run, an app key Dify's (see run_requests).
-    return _send(
-        run_requests.handle(principal(router), workflow_id, bodies.of(router), _buffered())
+    caller = principal(router)
+    reply = run_requests.handle(
+        caller, bodies.of(router), buffered_seconds(), workflow_id=workflow_id
     )
+    return replies.buffered(reply)
 
 
 @router.get("/v1/parameters")
@@ -130,21 +132,3 @@ def _app() -> service_runs.App:
 
 def _end_user(app: service_runs.App, user: str | None) -> str | None:
     return apps.end_user_id(app.tenant_id, app.workflow_id, user) if user is not None else None
-
-
-def _buffered() -> float:
-    # The api function answers only once the stream has ended: bound it like a blocking run.
-    return get_settings().service_blocking_seconds
-
-
-def _send(reply: run_requests.Reply) -> Response[Any]:
-    if isinstance(reply, run_requests.StreamReply):
-        return Response(
-            status_code=200,
-            content_type="text/event-stream",
-            body="".join(sse.frames(reply.stream)),
-            headers={"Cache-Control": "no-cache"},
-        )
-    return Response(
-        status_code=reply.status, content_type=content_types.APPLICATION_JSON, body=reply.body
-    )
