@@ -5,7 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: run test test-fast lint typecheck bench synth clean
+# Dify's own engine, for the differential test: its own Python 3.12 venv inside ours (so
+# every tool that skips .venv skips it). pyenv provides 3.12 where python3.12 is not found.
+GRAPHON_VENV := $(VENV)/graphon
+GRAPHON_STAMP := $(GRAPHON_VENV)/.installed
+PYTHON312 ?= $(or $(shell ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.*/bin/python3.12 2>/dev/null | tail -1),$(shell command -v python3.12))
+
+.PHONY: run test test-fast lint typecheck bench synth clean graphon differential
 
 $(STAMP): requirements.txt requirements-dev.txt functions/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,9 +23,22 @@ $(STAMP): requirements.txt requirements-dev.txt functions/requirements.txt
 run: $(STAMP)
 	$(BIN)/python -m local
 
-## The whole suite: lint, types, unit, integration, HTTP, CDK, conformance.
-test: $(STAMP) lint typecheck
+## The whole suite: lint, types, unit, integration, HTTP, CDK, conformance, Dify parity.
+test: $(STAMP) $(GRAPHON_STAMP) lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+## The Dify parity test alone, on many more workflows (N of them, from SEED).
+differential: $(STAMP) $(GRAPHON_STAMP)
+	DIFFERENTIAL_WORKFLOWS=$(or $(N),1000) DIFFERENTIAL_SEED=$(or $(SEED),0) \
+		$(BIN)/python -m pytest -s tests/differential
+
+graphon: $(GRAPHON_STAMP)
+
+$(GRAPHON_STAMP): $(STAMP) tests/differential/requirements.txt
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 is needed for Dify's engine (pyenv install 3.12)"; exit 1; }
+	test -x $(GRAPHON_VENV)/bin/python || $(PYTHON312) -m venv $(GRAPHON_VENV)
+	$(GRAPHON_VENV)/bin/pip install --quiet -r tests/differential/requirements.txt
+	touch $(GRAPHON_STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests/unit

@@ -20,6 +20,8 @@ RUN_STATUS = {
     RunStatus.PENDING: "PENDING",
     RunStatus.RUNNING: "RUNNING",
     RunStatus.SUCCEEDED: "COMPLETED",
+    # Cortex has no partial success: the failed step shows its error, the run completed.
+    RunStatus.PARTIAL_SUCCEEDED: "COMPLETED",
     RunStatus.FAILED: "FAILED",
     RunStatus.STOPPED: "CANCELLED",
 }

@@ -20,6 +20,7 @@ RUN_STATUS = {
     RunStatus.PENDING: "running",
     RunStatus.RUNNING: "running",
     RunStatus.SUCCEEDED: "succeeded",
+    RunStatus.PARTIAL_SUCCEEDED: "partial-succeeded",
     RunStatus.FAILED: "failed",
     RunStatus.STOPPED: "stopped",
 }
@@ -70,7 +71,7 @@ def run_data(run: Run, tally: Tally) -> dict[str, Any]:
         "id": run.id,
         "workflow_id": workflow_version(run),
         "status": RUN_STATUS[run.status],
-        "outputs": outputs(run) if run.status is RunStatus.SUCCEEDED else None,
+        "outputs": outputs(run) if run.status.succeeded else None,
         "error": run.error,
         "elapsed_time": seconds(run.created_at, run.finished_at),
         "total_tokens": tally.total_tokens,

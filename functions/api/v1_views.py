@@ -14,6 +14,8 @@ _RUN_STATUS = {
     RunStatus.PENDING: "pending",
     RunStatus.RUNNING: "running",
     RunStatus.SUCCEEDED: "completed",
+    # v1 has no partial success: the run completed, and its step results show the failure.
+    RunStatus.PARTIAL_SUCCEEDED: "completed",
     RunStatus.FAILED: "failed",
     # v1 knows four statuses; a stopped run did not complete.
     RunStatus.STOPPED: "failed",

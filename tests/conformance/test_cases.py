@@ -95,5 +95,7 @@ def test_case(case: dict[str, Any], engine: str) -> None:
         assert "simulated LLM failure" in (run.error or "")
         assert (run.outputs or {}) == case["expected_outputs"]
         return
-    assert run.status is RunStatus.SUCCEEDED, run.error
+    # The cases record outputs, not statuses: a handled node failure makes Dify's run
+    # partial-succeeded, and the differential test (tests/differential) checks which.
+    assert run.status.succeeded, run.error
     assert run.outputs == case["expected_outputs"]

@@ -31,6 +31,8 @@ class Expected:
     # Nodes that fail without an error strategy. Concurrent branches may still run after
     # one of them fails, so the evaluator goes on and the test treats `ran` as a bound.
     failed: list[str] = field(default_factory=list)
+    # Nodes that failed and whose error strategy let the run go on (partial success).
+    handled: list[str] = field(default_factory=list)
 
 
 def evaluate(graph: Graph, entry: str, trigger: dict[str, Any]) -> Expected:
@@ -145,6 +147,7 @@ def _run(
         if node.error_strategy is None:
             expected.failed.append(node.id)
             return
+        expected.handled.append(node.id)
         if node.error_strategy is ErrorStrategy.FAIL_BRANCH:
             handle = FAIL_BRANCH_HANDLE
             outputs = error

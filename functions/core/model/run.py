@@ -23,12 +23,19 @@ class RunStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
+    # Succeeded although a node failed: its error strategy, `throw_on_error: false` or
+    # its iteration's error mode let the run go on (Dify's own status for such a run).
+    PARTIAL_SUCCEEDED = "partial-succeeded"
     FAILED = "failed"
     STOPPED = "stopped"
 
     @property
     def finished(self) -> bool:
-        return self in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.STOPPED)
+        return self not in (RunStatus.PENDING, RunStatus.RUNNING)
+
+    @property
+    def succeeded(self) -> bool:
+        return self in (RunStatus.SUCCEEDED, RunStatus.PARTIAL_SUCCEEDED)
 
 
 class Run(BaseModel):

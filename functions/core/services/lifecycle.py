@@ -40,7 +40,7 @@ def succeed(run_id: str, node_states: dict[str, Any], sinks: list[str], ends: li
     stored = payloads.pack(run_id, "run", outputs, RUN_OUTPUTS_INLINE_LIMIT)
     _finish(
         _load(run_id),
-        RunStatus.SUCCEEDED,
+        RunStatus.PARTIAL_SUCCEEDED if _a_node_failed(run_id) else RunStatus.SUCCEEDED,
         outputs=stored.get("outputs"),
         outputs_ref=stored.get("ref"),
     )
@@ -160,6 +160,14 @@ def _error_message(error: dict[str, Any]) -> str:
 
 def _error_type(error: dict[str, Any]) -> str:
     return str(_error_detail(error).get("errorType") or error.get("Error") or "Error")
+
+
+def _a_node_failed(run_id: str) -> bool:
+    """Whether a node failed in the run, its failure handled (the run went on)."""
+    return any(
+        e.type is EventType.NODE_FINISHED and e.status in (StepStatus.FAILED, StepStatus.EXCEPTION)
+        for e in run_store.events(run_id)
+    )
 
 
 def _failed_node(run_id: str) -> StepEvent | None:

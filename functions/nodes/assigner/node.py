@@ -15,7 +15,8 @@ A variable input is refused for set and arithmetic; a constant one is accepted o
 over-write/set (and arithmetic on numbers), so Dify's items carry input_type "variable" even
 to clear or remove; a variable input that is null skips the item; setting an object from
 text parses it as JSON.
-Items run in order, each seeing the values the earlier items assigned.
+Items run in order, each seeing the values the earlier items assigned, as targets and as
+variable inputs alike.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def run(config: AssignerConfig, ctx: NodeContext) -> NodeResult:
             current = ctx.pool.lookup(target)
         else:
             raise NodeError(f"Variable {list(target)} not found", ERROR)
-        new = _assign(item, current, ctx)
+        new = _assign(item, current, ctx, assigned)
         if new is not _SKIP:
             assigned[target] = new
     updates = [{"selector": list(selector), "value": value} for selector, value in assigned.items()]
@@ -73,7 +74,7 @@ def run(config: AssignerConfig, ctx: NodeContext) -> NodeResult:
     )
 
 
-def _assign(item: AssignItem, current: Any, ctx: NodeContext) -> Any:
+def _assign(item: AssignItem, current: Any, ctx: NodeContext, assigned: dict[Selector, Any]) -> Any:
     kind = value_type(current)
     operation = item.operation
     if not _supported(kind, operation):
@@ -90,7 +91,8 @@ def _assign(item: AssignItem, current: Any, ctx: NodeContext) -> Any:
     value = item.value
     if item.input_type is InputType.VARIABLE and operation not in _NO_VALUE:
         source = tuple(value)
-        value = ctx.pool.lookup(source)
+        # An input an earlier item assigned reads as assigned (append n after n += 1).
+        value = assigned[source] if source in assigned else ctx.pool.lookup(source)
         if value is None:
             if _exists(ctx, source):
                 return _SKIP  # Dify skips an item whose input is null
@@ -177,6 +179,8 @@ def _apply(operation: Operation, kind: str, current: Any, value: Any) -> Any:  #
         case Operation.OVER_WRITE | Operation.SET:
             return value
         case Operation.CLEAR:
+            if kind == "number" and isinstance(current, float):
+                return 0.0  # Dify keeps a float a float: 0.5 clears to 0.0, 5 to 0
             return [] if kind.startswith("array") else _EMPTY[kind]
         case Operation.APPEND:
             return [*current, value]

@@ -6,16 +6,18 @@ first `size` elements; like Dify, `size` -1 drops the last one). Outputs: `resul
 `first_record`, `last_record`. A missing or null variable fails the node; an empty array
 gives an empty result.
 
-The array's kind decides the conditions: strings (contains, start with, end with, is,
-is not, in, not in, empty, not empty; `in` means "is a substring of the value", as Dify
-reads a text value), numbers (=, ≠, <, ≤, >, ≥), booleans (is, is not) or objects (files:
-the condition's `key` picks the attribute: name, extension, mime_type, url, type,
-transfer_method, size; other keys read the object's own field). Comparisons are Dify's
-(functions/core/expressions/dify_conditions.py); string and number values are templates.
+The array's kind decides the conditions: strings (contains, not contains, start with,
+end with, is, is not, in, not in, empty, not empty; `in` means "is a substring of the
+value", as Dify reads a text value), numbers (=, ≠, <, ≤, >, ≥), booleans (is, is not)
+or objects (files: the condition's `key` picks the attribute: name, extension, mime_type,
+url, type, transfer_method, size; other keys read the object's own field). Number and
+boolean comparisons are Dify's (functions/core/expressions/dify_conditions.py); string and
+number values are templates.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from functions.core.errors import NodeError
@@ -24,9 +26,20 @@ from functions.nodes.entities import NodeContext, NodeResult
 from functions.nodes.list_operator.entities import FilterCondition, ListOperatorConfig
 
 ERROR = "ListOperatorError"
-_STRING_OPERATORS = frozenset(
-    {"contains", "start with", "end with", "is", "is not", "in", "not in", "empty", "not empty"}
-)
+# Dify's list operator compares strings plainly (not as if-else does: there an empty
+# value contains nothing); `in` means "is a substring of the value".
+_STRING_FILTERS: dict[str, Callable[[str, str], bool]] = {
+    "contains": lambda item, value: value in item,
+    "not contains": lambda item, value: value not in item,
+    "start with": lambda item, value: item.startswith(value),
+    "end with": lambda item, value: item.endswith(value),
+    "is": lambda item, value: item == value,
+    "is not": lambda item, value: item != value,
+    "in": lambda item, value: item in value,
+    "not in": lambda item, value: item not in value,
+    "empty": lambda item, _: not item,
+    "not empty": lambda item, _: bool(item),
+}
 _NUMBER_OPERATORS = frozenset({"=", "≠", "<", "≤", ">", "≥"})
 _BOOLEAN_OPERATORS = frozenset({"is", "is not"})
 
@@ -114,11 +127,8 @@ def _holds(kind: str, item: Any, condition: FilterCondition, ctx: NodeContext) -
         except ValueError as exc:
             raise NodeError(f"Invalid filter value: {text!r} is not a number", ERROR) from exc
         return dify_conditions.compare(item, operator, number)
-    _check(operator, _STRING_OPERATORS, "string")
-    if operator in ("in", "not in"):
-        # Dify reads `in` against a text value as "is part of that text".
-        return (item in text) == (operator == "in")
-    return dify_conditions.compare(item, operator, text)
+    _check(operator, frozenset(_STRING_FILTERS), "string")
+    return _STRING_FILTERS[operator](item, text)
 
 
 def _field(item: dict[str, Any], key: str) -> Any:

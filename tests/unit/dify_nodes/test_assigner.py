@@ -11,6 +11,7 @@ from tests.unit.dify_nodes.support import context
 
 LOOP_VARIABLES = {
     "count": 2,
+    "ratio": 0.5,
     "name": "ada",
     "tags": ["a"],
     "nums": [1, 2, 3],
@@ -72,6 +73,19 @@ def test_operations_compute_the_new_value_from_the_current_one(
     spec: dict[str, Any], expected: Any
 ) -> None:
     assert assign(spec) == [{"selector": spec["variable_selector"], "value": expected}]
+
+
+def test_clearing_keeps_a_number_an_integer_or_a_float_as_dify_does() -> None:
+    clear = {"operation": "clear", "input_type": "variable"}
+    cleared = [u["value"] for u in assign(item("count", **clear), item("ratio", **clear))]
+
+    assert [(v, type(v)) for v in cleared] == [(0, int), (0.0, float)]
+
+
+def test_a_variable_input_an_earlier_item_assigned_reads_its_new_value() -> None:
+    updates = assign(item("count", "+=", 1), item("nums", "append", ["loop", "count"], "variable"))
+
+    assert updates[1] == {"selector": ["loop", "nums"], "value": [1, 2, 3, 3]}
 
 
 def test_items_run_in_order_and_see_earlier_assignments() -> None:

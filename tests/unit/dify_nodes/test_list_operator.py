@@ -37,6 +37,9 @@ def filtering(*conditions: dict[str, Any]) -> dict[str, Any]:
     ("operator", "value", "expected"),
     [
         ("contains", "an", ["banana"]),
+        ("not contains", "a", ["cherry", ""]),
+        # As Dify's list operator compares: every string contains the empty one.
+        ("contains", "", WORDS),
         ("start with", "a", ["apple", "avocado"]),
         ("end with", "y", ["cherry"]),
         ("is", "apple", ["apple"]),
