@@ -18,6 +18,7 @@ from constructs import Construct
 from functions.nodes.catalog import NODES, RUNS_FUNCTION_NAME, RUNS_HANDLER, Capability
 from infra.compliance import acknowledge_wildcards, arn_of, resource_finding
 from infra.lambda_function import LOG_RETENTION, ServiceFunction
+from infra.sandbox import CodeSandbox
 from infra.storage import Storage
 
 SERVICE_PREFIX = "stepcanvas"
@@ -53,8 +54,12 @@ class Engine(Construct):
             "PAYLOAD_INLINE_LIMIT": str(PAYLOAD_INLINE_LIMIT),
         }
 
+        self.sandbox = CodeSandbox(self, "CodeSandbox", code=code)
         self.node_functions: dict[str, lambda_.IFunction] = {}
         for spec in NODES.values():
+            environment = dict(node_env)
+            if Capability.INVOKE_CODE_SANDBOX in spec.capabilities:
+                environment["CODE_SANDBOX_FUNCTION_ARN"] = self.sandbox.function.function_arn
             node = ServiceFunction(
                 self,
                 spec.function_name,
@@ -63,13 +68,13 @@ class Engine(Construct):
                 service=f"{SERVICE_PREFIX}-{spec.function_name}",
                 timeout=Duration.seconds(spec.timeout),
                 memory_size=spec.memory,
-                environment=node_env,
+                environment=environment,
             )
             # Every node appends its step events and reads or writes claim-check payloads.
             storage.grant_table(node.role, write=True)
             storage.grant_bucket(node.role, write=True)
             for capability in sorted(spec.capabilities):
-                _grant(node.role, capability, email_sender=email_sender)
+                _grant(node.role, capability, email_sender=email_sender, sandbox=self.sandbox)
             self.node_functions[spec.type.value] = node.function
 
         runs = ServiceFunction(
@@ -144,7 +149,9 @@ class Engine(Construct):
         return role
 
 
-def _grant(role: iam.IRole, capability: Capability, *, email_sender: str) -> None:
+def _grant(
+    role: iam.IRole, capability: Capability, *, email_sender: str, sandbox: CodeSandbox
+) -> None:
     """Exactly the AWS permissions one capability stands for, nothing else."""
     partition, region, account = Aws.PARTITION, Aws.REGION, Aws.ACCOUNT_ID
     match capability:
@@ -210,6 +217,13 @@ def _grant(role: iam.IRole, capability: Capability, *, email_sender: str) -> Non
                 [resource_finding(resource)],
                 "Tool functions are registered by users after deployment; only functions "
                 f"named {TOOL_FUNCTION_PREFIX}* may be invoked.",
+            )
+        case Capability.INVOKE_CODE_SANDBOX:
+            # The unqualified function only: no version or alias, so no wildcard.
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["lambda:InvokeFunction"], resources=[sandbox.function.function_arn]
+                )
             )
         case _:
             assert_never(capability)

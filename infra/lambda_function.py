@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import cast
+from dataclasses import dataclass
+from typing import Any, cast
 
 from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -16,6 +18,22 @@ from infra.lambda_asset import ARCHITECTURE, RUNTIME
 
 METRICS_NAMESPACE = "Stepcanvas"
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Subnets and a security group to run a function in, instead of Lambda's network."""
+
+    vpc: ec2.IVpc
+    subnets: ec2.SubnetSelection
+    security_group: ec2.ISecurityGroup
+
+    def function_options(self) -> dict[str, Any]:
+        return {
+            "vpc": self.vpc,
+            "vpc_subnets": self.subnets,
+            "security_groups": [self.security_group],
+        }
 
 
 class ServiceFunction(Construct):
@@ -37,6 +55,8 @@ class ServiceFunction(Construct):
         environment: Mapping[str, str],
         memory_size: int = 512,
         layers: Sequence[lambda_.ILayerVersion] = (),
+        tracing: lambda_.Tracing = lambda_.Tracing.ACTIVE,
+        placement: Placement | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -57,7 +77,7 @@ class ServiceFunction(Construct):
             role=self.role,
             timeout=timeout,
             memory_size=memory_size,
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=tracing,
             log_group=log_group,
             layers=list(layers),
             environment={
@@ -66,17 +86,19 @@ class ServiceFunction(Construct):
                 "LOG_LEVEL": "INFO",
                 **environment,
             },
+            **(placement.function_options() if placement else {}),
         )
         # CDK makes the function depend on the whole role construct so its policy exists
         # before the first invocation; cfn-lint flags the half that GetAtt already implies.
         cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
         cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
-        acknowledge_wildcards(
-            self.role,
-            ["Resource::*"],
-            "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no "
-            "resource-level permissions.",
-        )
+        if tracing is lambda_.Tracing.ACTIVE:
+            acknowledge_wildcards(
+                self.role,
+                ["Resource::*"],
+                "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no "
+                "resource-level permissions.",
+            )
         acknowledge(
             self.function,
             "AwsSolutions-L1",

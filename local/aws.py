@@ -22,6 +22,7 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
+from moto.awslambda.exceptions import UnknownFunctionException
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.comparisons import get_filter_expression
@@ -37,7 +38,13 @@ from functions.core import aws_clients
 from functions.core.data.schema import TTL_ATTRIBUTE, table_definition
 from functions.core.settings import get_settings
 from functions.core.triggers import signatures
-from functions.nodes.catalog import NODES, RUNS_FUNCTION_NAME, RUNS_HANDLER
+from functions.nodes.catalog import (
+    NODES,
+    RUNS_FUNCTION_NAME,
+    RUNS_HANDLER,
+    SANDBOX_FUNCTION_NAME,
+    SANDBOX_HANDLER,
+)
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -57,9 +64,18 @@ _HANDLERS: dict[str, str] = {}
 @dataclass
 class LocalAws:
     mock: Any
+    # The environment's values before `start` set its own (None: unset), put back by `stop`
+    # so what a test of the stand-in set does not follow the next test of the process.
+    replaced: dict[str, str | None]
 
     def stop(self) -> None:
         self.mock.stop()
+        for name, value in self.replaced.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()
         _reset_clients()
 
 
@@ -75,6 +91,7 @@ def environment() -> dict[str, str]:
         "BUCKET_NAME": f"{PREFIX}-data",
         "NODE_FUNCTION_ARNS": json.dumps(arns),
         "RUNS_FUNCTION_ARN": _function_arn(RUNS_FUNCTION_NAME),
+        "CODE_SANDBOX_FUNCTION_ARN": _function_arn(SANDBOX_FUNCTION_NAME),
         "STATE_MACHINE_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-state-machine",
         "STATE_MACHINE_PREFIX": PREFIX,
         "TRIGGER_QUEUE_URL": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{TRIGGER_QUEUE}",
@@ -89,8 +106,9 @@ def environment() -> dict[str, str]:
 
 
 def start(extra_env: dict[str, str] | None = None) -> LocalAws:
-    os.environ.update(environment())
-    os.environ.update(extra_env or {})
+    settings = {**environment(), **(extra_env or {})}
+    replaced = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     get_settings.cache_clear()
     _reset_clients()
     mock = mock_aws(config=MOTO_CONFIG)
@@ -102,7 +120,7 @@ def start(extra_env: dict[str, str] | None = None) -> LocalAws:
     EventsHandler.test_event_pattern = _test_event_pattern  # type: ignore[method-assign, assignment]
     _start_versions()
     _transact_without_table_copies()
-    return LocalAws(mock)
+    return LocalAws(mock, replaced)
 
 
 _WRITE_LOCK = threading.RLock()
@@ -300,6 +318,7 @@ def _provision() -> None:
     _provision_triggers(iam, trust)
     functions = {spec.function_name: spec.handler for spec in NODES.values()}
     functions[RUNS_FUNCTION_NAME] = RUNS_HANDLER
+    functions[SANDBOX_FUNCTION_NAME] = SANDBOX_HANDLER
     lambdas = boto3.client("lambda", region_name=REGION)
     for name, handler in functions.items():
         lambdas.create_function(
@@ -382,6 +401,8 @@ def _invoke(  # noqa: PLR0917 - the signature of the moto method it replaces
     response_headers: Any,
 ) -> bytes:
     name = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
+    if name not in _HANDLERS:
+        raise UnknownFunctionException(function_name)  # as Lambda answers: 404
     handler = _load(_HANDLERS[name])
     event = json.loads(body) if body else {}
     try:

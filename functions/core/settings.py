@@ -17,6 +17,8 @@ class Settings(BaseModel):
     # Node type -> Lambda function ARN; the compiler points each Task at one of these.
     node_function_arns: dict[str, str] = Field(default_factory=dict, alias="NODE_FUNCTION_ARNS")
     runs_function_arn: str = Field(default="", alias="RUNS_FUNCTION_ARN")
+    # The function code nodes run user code in (functions/sandbox); none: in-process.
+    code_sandbox_function_arn: str = Field(default="", alias="CODE_SANDBOX_FUNCTION_ARN")
     state_machine_role_arn: str = Field(default="", alias="STATE_MACHINE_ROLE_ARN")
     state_machine_prefix: str = Field(default="stepcanvas", alias="STATE_MACHINE_PREFIX")
     # Where compiled state machines log failed executions (set by CDK; empty locally).

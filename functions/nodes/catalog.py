@@ -39,6 +39,8 @@ class Capability(StrEnum):
     READ_MODEL_SECRETS = "read-model-secrets"
     READ_OBJECTS = "read-objects"
     INVOKE_TOOL_FUNCTIONS = "invoke-tool-functions"
+    # Run user code in the code sandbox function (and learn its ARN).
+    INVOKE_CODE_SANDBOX = "invoke-code-sandbox"
 
 
 # Nodes that ask a model: call it, and read its endpoint's key.
@@ -93,7 +95,13 @@ NODES: dict[NodeType, NodeSpec] = {
         NodeSpec(NodeType.ITERATION, "iteration", IterationConfig),
         NodeSpec(NodeType.LOOP, "loop", LoopConfig),
         # The user's code runs in a child process capped at 256 MB: keep headroom above it.
-        NodeSpec(NodeType.CODE, "code", CodeConfig, timeout=60, memory=1024),
+        NodeSpec(
+            NodeType.CODE,
+            "code",
+            CodeConfig,
+            frozenset({Capability.INVOKE_CODE_SANDBOX}),
+            timeout=60,
+        ),
         NodeSpec(NodeType.LIST_OPERATOR, "list_operator", ListOperatorConfig),
         NodeSpec(NodeType.ASSIGNER, "assigner", AssignerConfig),
         NodeSpec(
@@ -115,3 +123,6 @@ NODES: dict[NodeType, NodeSpec] = {
 
 RUNS_HANDLER = "functions.runs.handler.handler"
 RUNS_FUNCTION_NAME = "runs"
+# The function a code node's user code runs in (infra/sandbox.py).
+SANDBOX_HANDLER = "functions.sandbox.handler.handler"
+SANDBOX_FUNCTION_NAME = "code-sandbox"

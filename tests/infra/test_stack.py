@@ -24,7 +24,7 @@ from aws_cdk.assertions import Match, Template
 import app as cdk_app
 from functions.core.data.schema import INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from functions.core.model.workflow import NodeType
-from functions.nodes.catalog import NODES, RUNS_HANDLER, Capability, NodeSpec
+from functions.nodes.catalog import NODES, RUNS_HANDLER, SANDBOX_HANDLER, Capability, NodeSpec
 from functions.stream import app as stream_app
 from infra.api import ROUTES, STREAM_ROUTES, UNAUTHENTICATED_ROUTES
 from infra.lambda_asset import SKIP_DEPENDENCY_INSTALL_ENV
@@ -503,7 +503,7 @@ CAPABILITY_ACTIONS: dict[Capability, set[str]] = {
     Capability.SEND_EMAIL: {"ses:SendEmail", "ses:SendRawEmail"},
     Capability.INVOKE_MODEL: {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"},
     Capability.READ_MODEL_SECRETS: {"ssm:GetParameter", "secretsmanager:GetSecretValue"},
-    Capability.INVOKE_TOOL_FUNCTIONS: {"lambda:InvokeFunction"},
+    # Which functions each Lambda capability reaches: test_each_node_invokes_only_its_own.
 }
 
 
@@ -524,7 +524,6 @@ def test_node_function_gets_exactly_its_capabilities(synth: Synth, spec: NodeSpe
     [
         (NodeType.EMAIL_SEND, Capability.SEND_EMAIL, "ses:"),
         (NodeType.LLM, Capability.INVOKE_MODEL, "bedrock:"),
-        (NodeType.TOOL, Capability.INVOKE_TOOL_FUNCTIONS, "lambda:"),
     ],
 )
 def test_only_node_types_declaring_a_capability_reach_its_service(
@@ -537,6 +536,47 @@ def test_only_node_types_declaring_a_capability_reach_its_service(
     }
     assert node_type in allowed
     assert allowed == {spec.type for spec in NODES.values() if capability in spec.capabilities}
+
+
+def _invocable(synth: Synth, handler: str) -> set[str]:
+    """The functions (as JSON of the policy's resource) the handler's role may invoke."""
+    return {
+        json.dumps(resource)
+        for statement in _statements(synth, synth.role_id(handler))
+        if "lambda:InvokeFunction" in _as_list(statement["Action"])
+        for resource in _as_list(statement["Resource"])
+    }
+
+
+def test_each_node_invokes_only_its_own_functions(synth: Synth) -> None:
+    sandbox = json.dumps({"Fn::GetAtt": [synth.function_id(SANDBOX_HANDLER), "Arn"]})
+    for spec in NODES.values():
+        invocable = _invocable(synth, spec.handler)
+        if Capability.INVOKE_TOOL_FUNCTIONS in spec.capabilities:
+            assert len(invocable) == 1 and "function:stepcanvas-tool-*" in invocable.pop()
+        elif Capability.INVOKE_CODE_SANDBOX in spec.capabilities:
+            assert invocable == {sandbox}
+        else:
+            assert not invocable, spec.type
+
+
+def test_the_code_sandbox_reaches_nothing(synth: Synth) -> None:
+    function = synth.resources[synth.function_id(SANDBOX_HANDLER)]["Properties"]
+    actions = _allowed_actions(synth, SANDBOX_HANDLER)
+    # Its own log group; no table, bucket, X-Ray, nor any setting naming them.
+    assert actions == {"logs:CreateLogStream", "logs:PutLogEvents"}, actions
+    assert "TracingConfig" not in function or function["TracingConfig"]["Mode"] != "Active"
+    assert not {"TABLE_NAME", "BUCKET_NAME"} & function["Environment"]["Variables"].keys()
+    # In subnets with no route out, behind a security group that lets nothing out.
+    subnets = {_ref(s) for s in function["VpcConfig"]["SubnetIds"]}
+    routes = synth.of_type("AWS::EC2::Route")
+    assert subnets and not routes
+    assert not synth.of_type("AWS::EC2::NatGateway") and not synth.of_type("AWS::EC2::VPCEndpoint")
+    (group,) = function["VpcConfig"]["SecurityGroupIds"]
+    egress = synth.resources[group["Fn::GetAtt"][0]]["Properties"]["SecurityGroupEgress"]
+    # CDK's way of saying "no egress": one rule to an address nobody has.
+    assert [rule["CidrIp"] for rule in egress] == ["255.255.255.255/32"]
+    assert not synth.of_type("AWS::EC2::SecurityGroupIngress")
 
 
 def test_http_request_node_cannot_mail_call_models_or_invoke_functions(synth: Synth) -> None:

@@ -30,10 +30,9 @@ host path exists, its size, owner, mode and times, and where a symlink points, t
 a file's content nor a directory's listing. Native code reached through an interpreter
 bug, or a module constructed through `_imp` internals, runs outside the hook. Such an
 escape could read any file this Unix user can read (including /proc/<parent>/environ,
-where a Lambda keeps its role credentials) and open network connections (the Lambda has
-egress). Treat the code node as running trusted-tenant code; for hostile code run this
-module in a dedicated Lambda function whose role has no permissions and which has no
-network egress.
+where a Lambda keeps its role credentials) and open network connections. That is why in
+AWS this module runs in the code sandbox function (functions/sandbox, infra/sandbox.py),
+whose role grants nothing and which has no network, not in the code node's own function.
 """
 
 from __future__ import annotations
