@@ -35,7 +35,8 @@ class Settings(BaseModel):
     openai_base_url: str = Field(default="https://api.openai.com/v1", alias="OPENAI_BASE_URL")
     # Name of the SSM SecureString / secret that holds the OpenAI-compatible key.
     openai_api_key_parameter: str = Field(default="", alias="OPENAI_API_KEY_PARAMETER")
-    # Hosts/CIDRs the HTTP node may reach although they are private (tests, intranets).
+    # Hosts/CIDRs (each optionally `:port`) the HTTP node may reach although they are
+    # private (tests, intranets); guard.py parses them and refuses a malformed one.
     http_allow_list: list[str] = Field(default_factory=list, alias="HTTP_ALLOW_LIST")
     email_sender: str = Field(default="noreply@stepcanvas.local", alias="EMAIL_SENDER")
     # Node outputs larger than this travel through S3 as a reference (claim check).

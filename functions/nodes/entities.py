@@ -29,6 +29,13 @@ class NodeConfig(BaseModel):
         found = [sel for text in _strings(dumped) for sel in references(text, dify=self.is_dify)]
         return found + list(_selectors(dumped))
 
+    def save_problems(self) -> list[tuple[str, str]]:
+        """What a save refuses although the model accepts it, as (field, reason): facts
+        the node would otherwise only meet when it runs, such as a tool that does not
+        exist. The model still accepts them, so a version published before a check was
+        added runs, and fails, as it did."""
+        return []
+
     def handles(self) -> set[str] | None:
         """The outgoing handles a branching node can choose (None: not branching)."""
         return None

@@ -141,8 +141,8 @@ def _run(
         outputs = {"result": _resolve(node.config.get("input", {}), lookup)}
     else:
         error = {
-            "error_message": f"unknown tool '{node.config.get('tool')}'",
-            "error_type": "UnknownTool",
+            "error_message": "input.path is required",
+            "error_type": "ToolInputError",
         }
         if node.error_strategy is None:
             expected.failed.append(node.id)

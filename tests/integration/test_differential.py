@@ -65,7 +65,7 @@ def graphs(draw: st.DrawFn, *, with_failures: bool) -> tuple[Graph, dict[str, An
                 Node(
                     id=node_id,
                     type=NodeType.TOOL,
-                    config={"tool": "nope"},
+                    config={"tool": "json_path"},
                     error_strategy=strategy,
                     default_outputs={"result": f"default {i}"}
                     if strategy is ErrorStrategy.DEFAULT_VALUE

@@ -234,7 +234,8 @@ def test_iteration_flattens_lists_and_handles_failing_items() -> None:
     assert "input.path is required" in (terminated.run.error or "")
 
 
-FAILING = {"tool": "nope"}
+# Saved (json_path is a tool), fails at run (no path to read).
+FAILING = {"tool": "json_path"}
 
 
 def test_fail_branch_takes_the_fail_edge_with_error_outputs() -> None:
@@ -251,7 +252,7 @@ def test_fail_branch_takes_the_fail_edge_with_error_outputs() -> None:
     assert outcome.executed() == ["risky", "handler"]
     assert outcome.finished()["risky"].status is StepStatus.EXCEPTION
     handled = outcome.outputs("handler")["result"]
-    assert "unknown tool 'nope'" in handled["message"] and handled["kind"] == "UnknownTool"
+    assert "input.path is required" in handled["message"] and handled["kind"] == "ToolInputError"
 
 
 def test_default_value_and_continue_strategies_go_on() -> None:
@@ -270,7 +271,7 @@ def test_default_value_and_continue_strategies_go_on() -> None:
         [edge("risky", "lenient"), edge("lenient", "next")],
     )
     assert outcome.run.status is RunStatus.PARTIAL_SUCCEEDED
-    assert outcome.outputs("next")["result"] == {"got": "fallback", "error": "UnknownTool"}
+    assert outcome.outputs("next")["result"] == {"got": "fallback", "error": "ToolInputError"}
 
 
 def test_retries_then_fails_the_run_naming_the_node() -> None:

@@ -37,7 +37,7 @@ def test_throw_on_error_false_records_the_error_and_the_run_goes_on(api: Api) ->
                 {
                     "id": "broken",
                     "type": "tool-call",
-                    "config": {"tool": "nope"},
+                    "config": {"tool": "json_path"},
                     "throw_on_error": False,
                 },
                 echo(
@@ -59,11 +59,11 @@ def test_throw_on_error_false_records_the_error_and_the_run_goes_on(api: Api) ->
     found = steps(run)
     assert list(found) == ["first", "broken", "next"]
     assert found["broken"]["status"] == "failed"
-    assert "unknown tool 'nope'" in found["broken"]["error"]
+    assert "input.path is required" in found["broken"]["error"]
     assert found["broken"]["result"] is None
     seen = found["next"]["result"]
-    assert "unknown tool 'nope'" in seen["message"]
-    assert seen["kind"] == "UnknownTool"
+    assert "input.path is required" in seen["message"]
+    assert seen["kind"] == "ToolInputError"
     assert seen["result"] is None  # a single reference keeps its type: null
 
 
@@ -72,7 +72,7 @@ def test_throw_on_error_true_fails_the_run(api: Api) -> None:
         {
             "name": "strict",
             "nodes": [
-                {"id": "broken", "type": "tool-call", "config": {"tool": "nope"}},
+                {"id": "broken", "type": "tool-call", "config": {"tool": "json_path"}},
                 echo("never"),
             ],
             "edges": link(("broken", "never")),

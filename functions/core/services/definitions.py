@@ -77,7 +77,8 @@ def _check_config(node: Node) -> tuple[list[str], list[Selector]]:
         config = NODES[node.type].config.model_validate(node.config)
     except ValidationError as exc:
         return [_config_error(error["loc"], error["msg"]) for error in exc.errors()], []
-    return [], config.references()
+    refused = [_config_error((field,), reason) for field, reason in config.save_problems()]
+    return refused, config.references()
 
 
 def _config_error(location: tuple[int | str, ...], message: str) -> str:

@@ -13,7 +13,11 @@ from functions.core.expressions.templates import to_text
 from functions.core.settings import get_settings
 from functions.nodes.entities import NodeContext, NodeResult
 from functions.nodes.http_request import client, dify
-from functions.nodes.http_request.entities import HttpRequestConfig
+from functions.nodes.http_request.entities import (
+    HttpRequestConfig,
+    bad_header_name,
+    is_header_name,
+)
 from functions.nodes.http_request.guard import AllowList
 
 USER_AGENT = "stepcanvas-http-request/1.0"
@@ -39,6 +43,9 @@ def run(config: HttpRequestConfig, ctx: NodeContext) -> NodeResult:
     request = _dify_request(config, ctx) if config.is_dify else _v1_request(config, ctx)
     headers = request.headers
     for name, value in headers.items():
+        # http.client sends any name without a colon or line break (`X Bad`) as it is.
+        if not is_header_name(name):
+            raise NodeError(bad_header_name(name))
         if "\r" in value or "\n" in value:
             raise NodeError(f"header '{name}' contains a line break")
     present = {name.lower() for name in headers}

@@ -6,6 +6,8 @@ from pydantic import Field, model_validator
 
 from functions.core.expressions.templates import Selector
 from functions.nodes.entities import NodeConfig, as_selector
+from functions.nodes.tool import lambda_tools
+from functions.nodes.tool.builtin import BUILTIN_TOOLS
 
 # Dify's tool parameter forms: {"type": ..., "value": ...}.
 PARAMETER_TYPES = frozenset({"mixed", "variable", "constant"})
@@ -20,6 +22,10 @@ class ToolConfig(NodeConfig):
       `provider_type` are kept but not needed) with `tool_parameters` {name: {type:
       mixed|variable|constant, value}} (or a plain value) and constant
       `tool_configurations`. A tool that is not built in fails when the node runs.
+
+    A v1 `tool` that names neither a built-in tool nor an allowed Lambda function is
+    refused at save (`save_problems`); Dify's provider tools are left to the run, as
+    their providers are.
     """
 
     tool: str | None = Field(default=None, min_length=1)
@@ -36,6 +42,27 @@ class ToolConfig(NodeConfig):
         if (self.tool is None) == (self.tool_name is None):
             raise ValueError("needs exactly one of `tool` (v1) or `tool_name` (Dify)")
         return self
+
+    def save_problems(self) -> list[tuple[str, str]]:
+        if self.tool is None:
+            return []  # Dify's form: `tool_name` and its provider
+        if lambda_tools.is_lambda_arn(self.tool):
+            refused = lambda_tools.refusal(self.tool)
+            return [] if refused is None else [("tool", refused)]
+        return [] if self.tool in BUILTIN_TOOLS else [("tool", self.unknown_tool())]
+
+    def unknown_tool(self) -> str:
+        """What is said of a tool that is neither built in nor (v1) a Lambda ARN."""
+        provider = f" of provider '{self.provider_id}'" if self.provider_id else ""
+        lambdas = (
+            ""
+            if self.is_dify
+            else f" (or the ARN of a Lambda function named '{lambda_tools.TOOL_FUNCTION_PREFIX}*')"
+        )
+        return (
+            f"unknown tool '{self.tool_id}'{provider}; built-in tools are: "
+            f"{', '.join(BUILTIN_TOOLS)}{lambdas}"
+        )
 
     @property
     def tool_id(self) -> str:

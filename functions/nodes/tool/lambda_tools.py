@@ -28,15 +28,17 @@ def is_lambda_arn(tool: str) -> bool:
     return _LAMBDA_ARN.match(tool) is not None
 
 
+def refusal(arn: str) -> str | None:
+    """Why the tool node may not invoke the function `arn` names (checked at save, and
+    again when it runs), or None if it may."""
+    return None if _TOOL_FUNCTION.match(arn) is not None else _not_allowed(arn)
+
+
 def invoke(arn: str, payload: Any) -> Any:
     """Invoke the function synchronously with `payload` and return what it returned."""
     match = _TOOL_FUNCTION.match(arn)
     if match is None:
-        raise NodeError(
-            f"Lambda tool '{arn}' is not allowed: tool functions must be named "
-            f"'{TOOL_FUNCTION_PREFIX}*'",
-            "UnknownTool",
-        )
+        raise NodeError(_not_allowed(arn), "UnknownTool")
     try:
         response = _client(match["region"]).invoke(
             FunctionName=arn,
@@ -60,6 +62,13 @@ def invoke(arn: str, payload: Any) -> Any:
         return json.loads(raw)
     except ValueError as exc:
         raise NodeError(f"tool '{arn}' returned a payload that is not JSON", TOOL_ERROR) from exc
+
+
+def _not_allowed(arn: str) -> str:
+    return (
+        f"Lambda tool '{arn}' is not allowed: tool functions must be named "
+        f"'{TOOL_FUNCTION_PREFIX}*'"
+    )
 
 
 def _describe_failure(raw: bytes) -> str:

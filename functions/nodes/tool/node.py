@@ -19,16 +19,7 @@ def run(config: ToolConfig, ctx: NodeContext) -> NodeResult:
     elif tool in BUILTIN_TOOLS:
         output = BUILTIN_TOOLS[tool](args, ctx)
     else:
-        lambdas = (
-            ""
-            if config.is_dify
-            else f" (or the ARN of a Lambda function named '{lambda_tools.TOOL_FUNCTION_PREFIX}*')"
-        )
-        raise NodeError(
-            f"unknown tool '{tool}'{_provider(config)}; built-in tools are: "
-            f"{', '.join(BUILTIN_TOOLS)}{lambdas}",
-            "UnknownTool",
-        )
+        raise NodeError(config.unknown_tool(), "UnknownTool")
     return NodeResult(outputs=_outputs(config, output), inputs={"tool": tool, "input": args})
 
 
@@ -42,7 +33,3 @@ def _outputs(config: ToolConfig, output: Any) -> dict[str, Any]:
         "json": [output] if isinstance(output, dict) else [],
         "result": output,
     }
-
-
-def _provider(config: ToolConfig) -> str:
-    return f" of provider '{config.provider_id}'" if config.provider_id else ""

@@ -20,11 +20,13 @@ from statemachines import compiler
 
 pytestmark = pytest.mark.usefixtures("deploy_env")
 
+TOOL_ARN = "arn:aws:lambda:us-east-1:123456789012:function:stepcanvas-tool-"
+
 
 def node(node_id: str, kind: str = "ai-generate", **config: Any) -> dict[str, Any]:
     defaults: dict[str, dict[str, Any]] = {
         "ai-generate": {"prompt": "p"},
-        "tool-call": {"tool": "iot_get_all_devices"},
+        "tool-call": {"tool": "echo"},
         "http-request": {"url": "https://example.com"},
         "condition": {"expression": "1 == 1"},
         "email-send": {"to": "ops@example.com", "subject": "s"},
@@ -61,9 +63,11 @@ def only(found: list[Problem]) -> Problem:
 
 
 def test_spec_example_is_valid() -> None:
+    # The spec's `iot_get_all_devices` is no built-in tool: here it is a registered Lambda
+    # tool (tests/unit/core/test_save_checks.py shows the spec's own name refused).
     definition = build(
         [
-            node("fetch", "tool-call", tool="iot_get_all_devices", input={}),
+            node("fetch", "tool-call", tool=f"{TOOL_ARN}iot_get_all_devices", input={}),
             node("analyze", "ai-generate", prompt="分析设备数据:{{fetch.result}}"),
             node(
                 "notify",
@@ -84,7 +88,7 @@ def test_references_to_ancestors_and_reserved_roots_are_accepted() -> None:
             node("a", prompt="{{trigger.data.building}} {{sys.run_id}} {{env.REGION}}"),
             node("c", "condition", expression="{{a.result}} contains 'x'"),
             node("b", prompt="{{#a.result#}} {{c.result}}"),
-            node("d", "tool-call", tool="t", input={"deep": ["{{a.result}}", {"x": "{{b.r}}"}]}),
+            node("d", "tool-call", tool="echo", input={"deep": ["{{a.result}}", {"x": "{{b.r}}"}]}),
         ],
         [edge("a", "c"), edge("c", "b", "true"), edge("b", "d")],
     )
@@ -266,7 +270,7 @@ def test_reference_to_itself_is_refused() -> None:
 def test_reference_nested_in_tool_input() -> None:
     found = only(
         problems(
-            [node("a"), node("t", "tool-call", tool="x", input={"q": ["ok", {"v": "{{z.w}}"}]})],
+            [node("a"), node("t", "tool-call", tool="echo", input={"q": ["ok", {"v": "{{z.w}}"}]})],
             [edge("a", "t")],
         )
     )

@@ -16,6 +16,7 @@ from functions.core.data import runs
 from functions.core.errors import NodeError
 from functions.nodes.http_request import client, handler
 from functions.nodes.http_request.entities import HttpRequestConfig
+from functions.nodes.http_request.guard import AllowListError
 from functions.nodes.http_request.node import run
 from functions.nodes.runtime import NodeFailed
 from local import aws
@@ -317,6 +318,42 @@ def test_allow_list_takes_hostnames_and_cidrs(server: str, monkeypatch: pytest.M
     assert by_name.outputs["result"] == by_cidr.outputs["result"] == "plain words"
 
 
+def test_an_allow_list_port_allows_that_port_only(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = int(server.rsplit(":", 1)[1])
+    other = port + 1 if port < 65535 else port - 1
+    configure(monkeypatch, HTTP_ALLOW_LIST=f"127.0.0.1:{port},localhost:{port}")
+    by_address = run(HttpRequestConfig(url=f"{server}/text"), _ctx_with(server))
+    by_name = run(HttpRequestConfig(url=f"http://localhost:{port}/text"), _ctx_with(server))
+
+    assert by_address.outputs["result"] == by_name.outputs["result"] == "plain words"
+    with pytest.raises(NodeError, match=r"it resolves to 127\.0\.0\.1") as address:
+        run(HttpRequestConfig(url=f"http://127.0.0.1:{other}/"), _ctx_with(server))
+    with pytest.raises(NodeError, match="refusing to request internal host 'localhost'") as name:
+        run(HttpRequestConfig(url=f"http://localhost:{other}/"), _ctx_with(server))
+    # A redirect to another port of the allowed address is vetted, and refused, too.
+    with pytest.raises(NodeError, match=r"it resolves to 127\.0\.0\.1") as redirected:
+        run(
+            HttpRequestConfig(
+                url=f"{server}/redirect/302", headers={"X-Go": f"http://127.0.0.1:{other}/"}
+            ),
+            _ctx_with(server),
+        )
+    blocked = {e.value.error_type for e in (address, name, redirected)}
+    assert blocked == {"HttpRequestBlocked"}
+
+
+def test_a_malformed_allow_list_entry_fails_the_run_naming_it(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ignored before, it left the guard stricter than meant with no word said.
+    configure(monkeypatch, HTTP_ALLOW_LIST="127.0.0.1,intranet:http")
+
+    with pytest.raises(AllowListError, match="HTTP_ALLOW_LIST entry 'intranet:http'"):
+        run(HttpRequestConfig(url=f"{server}/text"), _ctx_with(server))
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
@@ -332,9 +369,32 @@ def test_malformed_or_non_http_urls_are_refused(url: str, message: str) -> None:
     # known when the node runs, where the guard refuses it. Built unvalidated to reach it.
     with pytest.raises(NodeError, match=message):
         run(HttpRequestConfig.model_construct(url=url), _ctx_with(""))
-    if "@" not in url:
-        with pytest.raises(ValidationError, match="http:// or https:// URL"):
-            HttpRequestConfig(url=url)
+    with pytest.raises(ValidationError, match="http:// or https:// URL"):
+        HttpRequestConfig(url=url)
+
+
+@pytest.mark.parametrize("name", ["X Bad", "", "X(1)", "Naïve"])
+def test_a_rendered_header_name_that_is_no_token_is_refused(allowed: str, name: str) -> None:
+    # Dify's header lines are rendered before they are split, so a name can come from a
+    # template; http.client would send `X Bad: 1` as it is.
+    config = HttpRequestConfig(
+        url=f"{allowed}/echo", headers="{{#api.name#}}: 1", authorization={"type": "no-auth"}
+    )
+    ctx = context("http-request", api={"outputs": {"name": name}})
+
+    with pytest.raises(NodeError, match=re.escape(f"header name '{name}' is not an HTTP field")):
+        run(config, ctx)
+
+
+def test_a_literal_header_name_that_is_no_token_is_refused_by_the_config() -> None:
+    with pytest.raises(ValidationError, match="header name 'X Bad' is not an HTTP field name"):
+        HttpRequestConfig(url="https://example.com", headers={"X Bad": "1"})
+    # One built unvalidated (a version saved before the check) is refused when it runs.
+    legacy = HttpRequestConfig.model_construct(
+        method="GET", url="https://example.com", headers={"X Bad": "1"}, query={}, body=None
+    )
+    with pytest.raises(NodeError, match="header name 'X Bad' is not an HTTP field name"):
+        run(legacy, _ctx_with(""))
 
 
 def test_header_values_cannot_smuggle_lines(allowed: str) -> None:

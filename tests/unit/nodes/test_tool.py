@@ -49,6 +49,27 @@ def test_unknown_tool_lists_the_built_in_ones() -> None:
     assert caught.value.error_type == "UnknownTool"
 
 
+def test_save_refuses_what_the_run_would_not_find() -> None:
+    # The model accepts any name (a version saved before the check still runs and fails
+    # as it did); saving asks `save_problems`, which says what the run would say.
+    unknown = ToolConfig(tool="iot_get_all_devices")
+    with pytest.raises(NodeError) as caught:
+        run(unknown, context("tool"))
+
+    assert unknown.save_problems() == [("tool", str(caught.value))]
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:billing-admin"
+    assert ToolConfig(tool=arn).save_problems() == [
+        (
+            "tool",
+            f"Lambda tool '{arn}' is not allowed: tool functions must be named 'stepcanvas-tool-*'",
+        )
+    ]
+    for allowed in ("echo", "json_parse", TOOL_ARN.format(name="shout")):
+        assert ToolConfig(tool=allowed).save_problems() == []
+    # Dify's provider tools are looked up when they run, as in Dify.
+    assert ToolConfig(tool_name="google_search", provider_id="google").save_problems() == []
+
+
 def test_current_time_in_a_zone_and_format(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(clock, "now", lambda: datetime(2024, 5, 1, 9, 30, 15, 500, tzinfo=UTC))
 

@@ -26,7 +26,7 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
     # The spec's example: fetch -> analyze -> notify.
     "chain_of_3": {
         "nodes": [
-            {"id": "fetch", "type": "tool-call", "config": {"tool": "iot_get_all_devices"}},
+            {"id": "fetch", "type": "tool-call", "config": {"tool": "echo"}},
             {
                 "id": "analyze",
                 "type": "ai-generate",
@@ -68,7 +68,7 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
     },
     "fan_out_and_join": {
         "nodes": [
-            {"id": "start", "type": "tool-call", "config": {"tool": "iot_get_all_devices"}},
+            {"id": "start", "type": "tool-call", "config": {"tool": "echo"}},
             {"id": "left", "type": "ai-generate", "config": {"prompt": "{{start.result}}"}},
             {"id": "right", "type": "http-request", "config": {"url": "https://example.com"}},
             {
