@@ -35,6 +35,8 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/v1/workflows": ("GET", "POST"),
     "/v1/workflows/import": ("POST",),
     "/v1/workflows/run": ("POST",),
+    "/v1/workflows/run/{id}": ("GET",),
+    "/v1/workflows/run/{id}/events": ("GET",),
     "/v1/workflows/logs": ("GET",),
     "/v1/workflows/{id}": ("GET", "PUT", "DELETE"),
     "/v1/workflows/{id}/run": ("POST",),
@@ -83,6 +85,7 @@ STREAM_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
         ("/v1/workflows/run", "POST"),
         ("/v1/workflows/{id}/run", "POST"),
+        ("/v1/workflows/run/{id}/events", "GET"),
         ("/apps/{appId}/workflows/{id}/runs", "POST"),
         ("/apps/{appId}/workflows/{id}/runs/{runId}/replay", "POST"),
         ("/apps/{appId}/workflows/discover/{id}/runs", "POST"),

@@ -219,7 +219,7 @@ async def _refusal(_request: Request, exc: Exception) -> Response:
 
 def app() -> Starlette:
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    streamed = [Route(path, stream, methods=["POST"]) for path in stream_function.PATHS]
+    streamed = [Route(path, stream, methods=[method]) for path, method in stream_function.SERVED]
     hooks = Route(triggers.HOOK_PATH, unauthenticated, methods=list(triggers.HOOK_METHODS))
     return Starlette(
         routes=[*streamed, hooks, Route("/{path:path}", proxy, methods=methods)],

@@ -17,11 +17,12 @@ from functions.api import dify_views, v1_views
 from functions.api.bodies import Body, parse
 from functions.api.context import check, check_app
 from functions.api.replies import JsonReply, Reply, StreamReply
+from functions.core.model.run import Run
 from functions.core.services import runs, service_runs, workflows
 from functions.core.services.files import FileRef
 from functions.core.services.keys import KeyKind, Principal, Scope
 from functions.core.settings import get_settings
-from functions.stream.sse import RunStream
+from functions.stream.sse import RunStream, parse_event_id
 
 
 class ServiceRunBody(BaseModel):
@@ -49,12 +50,32 @@ def handle(
     request = service_runs.RunRequest(inputs=body.inputs, user=body.user, files=body.files)
     run = service_runs.start(app, request, version=workflow_id)
     if body.response_mode == "streaming":
-        # The graph of the version the run executes: it names the nodes the stream reports.
-        record = workflows.get(app.tenant_id, app.workflow_id)
-        graph = workflows.snapshot(record, run.version).graph_model()
-        return StreamReply(RunStream(run, graph, stream_seconds))
+        return _stream(app, run, stream_seconds)
     finished = service_runs.wait(run, get_settings().service_blocking_seconds)
     return JsonReply(200, dify_views.blocking(finished, service_runs.tally(finished)))
+
+
+def resume(
+    caller: Principal, stream_seconds: float, *, workflow_run_id: str, last_event_id: str | None
+) -> StreamReply:
+    """GET /v1/workflows/run/{id}/events: a run's stream again, from its start or after
+    `Last-Event-ID` (a client that lost its stream resumes it, missing and repeating none)."""
+    app_caller = check_app(caller)
+    app = service_runs.App(tenant_id=app_caller.tenant_id, workflow_id=app_caller.workflow_id)
+    run = service_runs.get(app, workflow_run_id)
+    return _stream(app, run, stream_seconds, parse_event_id(last_event_id))
+
+
+def _stream(
+    app: service_runs.App,
+    run: Run,
+    seconds: float,
+    resume_after: tuple[int, int] | None = None,
+) -> StreamReply:
+    # The graph of the version the run executes: it names the nodes the stream reports.
+    record = workflows.get(app.tenant_id, app.workflow_id)
+    graph = workflows.snapshot(record, run.version).graph_model()
+    return StreamReply(RunStream(run, graph, seconds, resume_after))
 
 
 def _v1_run(caller: Principal, workflow_id: str, raw: Body) -> JsonReply:

@@ -44,7 +44,10 @@ ROUTES: dict[str, Handler] = {
     "/apps/{app_id}/workflows/{workflow_id}/runs/{run_id}/replay": cortex_runs.replay,
     "/apps/{app_id}/workflows/discover/{workflow_id}/runs": cortex_runs.start_discoverable,
 }
-PATHS = tuple(ROUTES)
+# A stream resumed: GET, with the client's Last-Event-ID.
+RESUME_PATH = "/v1/workflows/run/{workflow_run_id}/events"
+# Every (path, method) this function serves.
+SERVED = frozenset({*((path, "POST") for path in ROUTES), (RESUME_PATH, "GET")})
 
 
 def caller(request: Request) -> Principal:
@@ -56,24 +59,38 @@ def caller(request: Request) -> Principal:
 def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def serve(request: Request) -> Response:
         body = bodies.Body(request.headers.get("content-type", ""), await request.body())
-        try:
-            reply = await run_in_threadpool(
-                handler,
-                caller(request),
-                body,
-                get_settings().service_stream_seconds,
-                **request.path_params,
-            )
-        except DomainError as exc:
-            answer = errors.answer_for(exc)
-            return JSONResponse(answer, status_code=answer["status"])
-        if isinstance(reply, StreamReply):
-            return StreamingResponse(
-                sse.aframes(reply.stream), media_type="text/event-stream", headers=SSE_HEADERS
-            )
-        return JSONResponse(reply.body, status_code=reply.status)
+        return await _answer(
+            handler,
+            caller(request),
+            body,
+            get_settings().service_stream_seconds,
+            **request.path_params,
+        )
 
     return serve
+
+
+async def resume(request: Request) -> Response:
+    return await _answer(
+        run_requests.resume,
+        caller(request),
+        get_settings().service_stream_seconds,
+        workflow_run_id=request.path_params["workflow_run_id"],
+        last_event_id=request.headers.get("last-event-id"),
+    )
+
+
+async def _answer(handler: Handler, *args: Any, **kwargs: Any) -> Response:
+    try:
+        reply = await run_in_threadpool(handler, *args, **kwargs)
+    except DomainError as exc:
+        answer = errors.answer_for(exc)
+        return JSONResponse(answer, status_code=answer["status"])
+    if isinstance(reply, StreamReply):
+        return StreamingResponse(
+            sse.aframes(reply.stream), media_type="text/event-stream", headers=SSE_HEADERS
+        )
+    return JSONResponse(reply.body, status_code=reply.status)
 
 
 async def _internal_error(_request: Request, exc: Exception) -> Response:
@@ -82,6 +99,9 @@ async def _internal_error(_request: Request, exc: Exception) -> Response:
 
 
 app = Starlette(
-    routes=[Route(path, _endpoint(handler), methods=["POST"]) for path, handler in ROUTES.items()],
+    routes=[
+        *(Route(path, _endpoint(handler), methods=["POST"]) for path, handler in ROUTES.items()),
+        Route(RESUME_PATH, resume, methods=["GET"]),
+    ],
     exception_handlers={Exception: _internal_error},
 )

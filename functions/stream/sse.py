@@ -19,6 +19,7 @@ import anyio
 from aws_lambda_powertools import Logger
 
 from functions.api.dify_views import StreamMapper
+from functions.core.errors import Refused
 from functions.core.model.run import EventType, Run, StepEvent
 from functions.core.model.workflow import Graph
 from functions.core.services import service_runs
@@ -35,8 +36,23 @@ GAP_GRACE_SECONDS = 2.0
 SETTLE_EVERY_SECONDS = 5.0
 
 
-def chunk(payload: dict[str, Any]) -> str:
-    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+def chunk(payload: dict[str, Any], event_id: str | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
+def parse_event_id(value: str | None) -> tuple[int, int] | None:
+    """A `Last-Event-ID` as (log sequence number, chunk index); None: from the start."""
+    if not value:
+        return None
+    seq, _, index = value.strip().partition(".")
+    try:
+        parsed = (int(seq), int(index or "0"))
+    except ValueError as exc:
+        raise Refused("invalid_param", f"Last-Event-ID: {value!r} is not an event id") from exc
+    if min(parsed) < 0:
+        raise Refused("invalid_param", f"Last-Event-ID: {value!r} is not an event id")
+    return parsed
 
 
 class Stream(Protocol):
@@ -50,7 +66,18 @@ class Stream(Protocol):
 
 
 class RunStream:
-    def __init__(self, run: Run, graph: Graph | None, seconds: float) -> None:
+    """A run's stream from its start, or from just after `resume_after` (a `Last-Event-ID`):
+    the log is read from its first event either way, so what the stream numbers and links
+    (node indexes, predecessors) reads the same, and the chunks up to that id are dropped.
+    Each chunk's id is `<log seq>.<chunk of that event>`; `0.0` is the announcement."""
+
+    def __init__(
+        self,
+        run: Run,
+        graph: Graph | None,
+        seconds: float,
+        resume_after: tuple[int, int] | None = None,
+    ) -> None:
         settings = get_settings()
         now = time.monotonic()
         self.run = run
@@ -64,6 +91,7 @@ class RunStream:
         self._last_ping = now
         self._last_news = now
         self._backoff = service_runs.Backoff()
+        self._resume_after = resume_after
 
     def poll(self) -> list[str]:
         """The chunks since the last poll (maybe none); sets `done` after the last one."""
@@ -106,17 +134,26 @@ class RunStream:
             # client needs to stop it, rather than when the execution's first task runs.
             self._announced = True
             number = service_runs.sequence_number(self.run)
-            chunks.append(chunk(self._mapper.workflow_started(number)))
+            chunks += self._identified(0, [self._mapper.workflow_started(number)])
         for event in service_runs.log(self.run.id, self._after):
             if event.seq != self._after + 1 and not self._gap_expired():
                 break
             self._gap_since = None
             self._after = event.seq
-            chunks += [chunk(c) for c in self._chunks(event)]
+            chunks += self._identified(event.seq, self._chunks(event))
             if event.type is EventType.WORKFLOW_FINISHED:
                 self.done = True
                 break
         return chunks
+
+    def _identified(self, seq: int, payloads: list[dict[str, Any]]) -> list[str]:
+        """The event's chunks with their ids, but those a resumed client already has."""
+        resume = self._resume_after
+        return [
+            chunk(payload, f"{seq}.{index}")
+            for index, payload in enumerate(payloads)
+            if resume is None or (seq, index) > resume
+        ]
 
     def _gap_expired(self) -> bool:
         now = time.monotonic()

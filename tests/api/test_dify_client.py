@@ -23,7 +23,12 @@ pytestmark = pytest.mark.xdist_group("local-server")
 
 
 def sse_chunks(text: str) -> list[dict[str, Any]]:
-    return [json.loads(block[6:]) for block in text.split("\n\n") if block.startswith("data: ")]
+    return [
+        json.loads(line[6:])
+        for block in text.split("\n\n")
+        for line in block.splitlines()
+        if line.startswith("data: ")
+    ]
 
 
 @pytest.fixture(scope="module")

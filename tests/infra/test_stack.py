@@ -386,10 +386,10 @@ def test_run_sh_is_executable_in_the_asset(synth: Synth) -> None:
 
 def test_stream_routes_are_the_routes_the_stream_app_serves() -> None:
     # The app names path parameters in Python's style, API Gateway as its other routes do.
-    names = {"workflow_id": "id", "app_id": "appId", "run_id": "runId"}
+    names = {"workflow_id": "id", "app_id": "appId", "run_id": "runId", "workflow_run_id": "id"}
     served = {
-        (re.sub(r"\{(\w+)\}", lambda m: "{" + names[m[1]] + "}", path), "POST")
-        for path in stream_app.PATHS
+        (re.sub(r"\{(\w+)\}", lambda m: "{" + names[m[1]] + "}", path), method)
+        for path, method in stream_app.SERVED
     }
     assert served == set(STREAM_ROUTES)
     assert {(path, method) for path, method in ROUTE_METHODS} >= STREAM_ROUTES

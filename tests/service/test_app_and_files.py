@@ -186,7 +186,10 @@ def test_uploaded_files_reach_the_run_as_sys_files(service: Service) -> None:
     answer = service.run(key, {"query": "x"}, files=files, response_mode="streaming")
 
     chunks = [
-        json.loads(line[6:]) for line in answer.text.split("\n\n") if line.startswith("data: ")
+        json.loads(line[6:])
+        for block in answer.text.split("\n\n")
+        for line in block.splitlines()
+        if line.startswith("data: ")
     ]
     start = next(c["data"] for c in chunks if c["event"] == "node_finished")
     local, remote = start["outputs"]["sys.files"]

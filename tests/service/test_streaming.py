@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import threading
 import time
@@ -173,6 +174,33 @@ def test_a_client_that_leaves_does_not_stop_the_run(live: Service, sleepy: str) 
     assert detail["outputs"] == {"body": '{"slept": true}'}
 
 
+def test_a_dropped_stream_resumes_after_its_last_event_id_missing_and_repeating_none(
+    live: Service, sleepy: str
+) -> None:
+    _, key = live.new_app(dsl.slow())
+    body = {"inputs": {"url": f"{sleepy}/sleep?s=1"}, "user": "u1", "response_mode": "streaming"}
+    auth = {"Authorization": f"Bearer {key}"}
+    with connect_sse(live.client, "POST", "/v1/workflows/run", json=body, headers=auth) as source:
+        # Dropped after the first two events, while the slow node still runs.
+        before = list(itertools.islice((e for e in source.iter_sse() if e.data), 2))
+    run_id = json.loads(before[0].data)["workflow_run_id"]
+    events = f"/v1/workflows/run/{run_id}/events"
+    with connect_sse(
+        live.client, "GET", events, headers={**auth, "Last-Event-ID": before[-1].id}
+    ) as source:
+        after = [e for e in source.iter_sse() if e.data]
+    with connect_sse(live.client, "GET", events, headers=auth) as source:
+        whole = [e for e in source.iter_sse() if e.data]
+
+    resumed = [(e.id, json.loads(e.data)) for e in before + after]
+    assert [e.id for e in before + after] == [e.id for e in whole]
+    assert resumed == [(e.id, json.loads(e.data)) for e in whole]
+    assert len({event_id for event_id, _ in resumed}) == len(resumed)
+    assert resumed[-1][1]["event"] == "workflow_finished"
+    stranger = live.client.get(events, headers={"Authorization": "Bearer app-nope"})
+    assert stranger.status_code == 401
+
+
 def test_pings_keep_a_quiet_stream_alive(
     service: Service, sleepy: str, env: Callable[..., None]
 ) -> None:
@@ -251,7 +279,10 @@ def _buffered(path: str, body: dict[str, Any], authorizer: dict[str, str]) -> li
     assert answer["statusCode"] == 200, answer
     assert answer["multiValueHeaders"]["Content-Type"] == ["text/event-stream"]
     return [
-        json.loads(line[6:]) for line in answer["body"].split("\n\n") if line.startswith("data: ")
+        json.loads(line[6:])
+        for block in answer["body"].split("\n\n")
+        for line in block.splitlines()
+        if line.startswith("data: ")
     ]
 
 
@@ -337,10 +368,17 @@ def test_a_gap_in_the_log_is_waited_for(service: Service, monkeypatch: Any) -> N
     events = RunStream(run, None, 60)
 
     first = events.poll()
-    assert [json.loads(c[6:])["event"] for c in first] == ["workflow_started"]  # 3 waits for 2
+    assert [_event(c) for c in first] == ["workflow_started"]  # 3 waits for 2
     visible.insert(1, log[1])
     second = events.poll()
-    assert [json.loads(c[6:])["event"] for c in second] == ["node_started", "node_finished"]
+    assert [_event(c) for c in second] == ["node_started", "node_finished"]
+
+
+def _event(chunk: str) -> str:
+    """The event name of one SSE chunk (`id: …` then `data: {…}`)."""
+    (data,) = [line[6:] for line in chunk.splitlines() if line.startswith("data: ")]
+    name: str = json.loads(data)["event"]
+    return name
 
 
 def test_concurrent_streams_are_independent(live: Service) -> None:

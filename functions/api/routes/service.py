@@ -39,6 +39,19 @@ def run_published() -> Response[Any]:
     return replies.buffered(reply)
 
 
+@router.get("/v1/workflows/run/<workflow_run_id>/events")
+def run_events(workflow_run_id: str) -> Response[Any]:
+    # In AWS the stream function serves this; here the whole stream, once it ended.
+    headers = {k.lower(): v for k, v in (router.current_event.headers or {}).items()}
+    reply = run_requests.resume(
+        principal(router),
+        buffered_seconds(),
+        workflow_run_id=workflow_run_id,
+        last_event_id=headers.get("last-event-id"),
+    )
+    return replies.buffered(reply)
+
+
 @router.get("/v1/workflows/run/<workflow_run_id>")
 def run_detail(workflow_run_id: str) -> dict[str, Any]:
     run = service_runs.get(_app(), workflow_run_id)
