@@ -28,15 +28,21 @@ Model = TypeVar("Model", bound=BaseModel)
 
 @dataclass(frozen=True)
 class Body:
-    """A request body as sent, with the Content-Type it was sent as."""
+    """A request body as sent, with the Content-Type it was sent as (and, for the routes
+    that start runs, the Idempotency-Key a retry carries)."""
 
     content_type: str
     data: bytes
+    idempotency_key: str | None = None
 
 
 def of(router: BaseRouter) -> Body:
     headers = {k.lower(): v for k, v in (router.current_event.headers or {}).items()}
-    return Body(content_type=headers.get("content-type") or "", data=raw_body(router))
+    return Body(
+        content_type=headers.get("content-type") or "",
+        data=raw_body(router),
+        idempotency_key=headers.get("idempotency-key"),
+    )
 
 
 def read(model: type[Model], router: BaseRouter) -> Model:

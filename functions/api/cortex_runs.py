@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from functions.api import cortex_views
 from functions.api.bodies import Body, parse
 from functions.api.context import check
+from functions.api.idempotent import start_once
 from functions.api.replies import JsonReply, Reply, StreamReply
 from functions.core.errors import NotFound
 from functions.core.model.run import Run, StepEvent
@@ -88,7 +89,7 @@ def start(caller: Principal, raw: Body, seconds: float, *, app_id: str, workflow
     """POST /apps/{app_id}/workflows/{workflow_id}/runs; `seconds` bounds a stream."""
     app_caller(caller, app_id, Scope.WRITE)
     body = parse(RunBody, raw)
-    return _started(caller, workflows.get(caller.tenant_id, workflow_id), body, seconds)
+    return _started(caller, workflows.get(caller.tenant_id, workflow_id), raw, body, seconds)
 
 
 def start_discoverable(
@@ -98,7 +99,7 @@ def start_discoverable(
     version, run inside the caller's app."""
     app_caller(caller, app_id, Scope.WRITE)
     body = parse(RunBody, raw)
-    return _started(caller, discoverable(workflow_id), body, seconds)
+    return _started(caller, discoverable(workflow_id), raw, body, seconds)
 
 
 def replay(
@@ -109,11 +110,26 @@ def replay(
     body = parse(ReplayBody, raw)
     record = workflows.get(caller.tenant_id, workflow_id)
     original = runs.get(caller.tenant_id, workflow_id, run_id)
-    return _answer(record, runs.replay(record, original, body.stepKey), body, seconds)
+    run = start_once(
+        caller.tenant_id,
+        f"POST /apps/workflows/{workflow_id}/runs/{run_id}/replay",
+        raw,
+        lambda: runs.replay(record, original, body.stepKey),
+    )
+    return _answer(record, run, body, seconds)
 
 
-def _started(caller: Principal, record: dict[str, Any], body: RunBody, seconds: float) -> Reply:
-    run = runs.start(caller.tenant_id, record["id"], body.input, pin=body.version, workflow=record)
+def _started(
+    caller: Principal, record: dict[str, Any], raw: Body, body: RunBody, seconds: float
+) -> Reply:
+    run = start_once(
+        caller.tenant_id,
+        f"POST /apps/workflows/{record['id']}/runs",
+        raw,
+        lambda: runs.start(
+            caller.tenant_id, record["id"], body.input, pin=body.version, workflow=record
+        ),
+    )
     return _answer(record, run, body, seconds)
 
 

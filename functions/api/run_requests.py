@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from functions.api import dify_views, v1_views
 from functions.api.bodies import Body, parse
 from functions.api.context import check, check_app
+from functions.api.idempotent import start_once
 from functions.api.replies import JsonReply, Reply, StreamReply
 from functions.core.model.run import Run
 from functions.core.services import runs, service_runs, workflows
@@ -48,7 +49,12 @@ def handle(
     app = service_runs.App(tenant_id=app_caller.tenant_id, workflow_id=app_caller.workflow_id)
     body = parse(ServiceRunBody, raw)
     request = service_runs.RunRequest(inputs=body.inputs, user=body.user, files=body.files)
-    run = service_runs.start(app, request, version=workflow_id)
+    run = start_once(
+        app.tenant_id,
+        f"POST /v1/workflows/run:{workflow_id or app.workflow_id}",
+        raw,
+        lambda: service_runs.start(app, request, version=workflow_id),
+    )
     if body.response_mode == "streaming":
         return _stream(app, run, stream_seconds)
     finished = service_runs.wait(run, get_settings().service_blocking_seconds)
@@ -81,5 +87,10 @@ def _stream(
 def _v1_run(caller: Principal, workflow_id: str, raw: Body) -> JsonReply:
     check(caller, Scope.WRITE)
     body = parse(V1RunBody, raw)
-    run = runs.start(caller.tenant_id, workflow_id, body.data)
+    run = start_once(
+        caller.tenant_id,
+        f"POST /v1/workflows/{workflow_id}/run",
+        raw,
+        lambda: runs.start(caller.tenant_id, workflow_id, body.data),
+    )
     return JsonReply(200, v1_views.run_started(run))

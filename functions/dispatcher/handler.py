@@ -20,16 +20,9 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
-from functions.core.aws_clients import client
-from functions.core.data.schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
-from functions.core.services import triggers
-from functions.core.settings import get_settings
+from functions.core.services import idempotency, triggers
 from functions.core.triggers.messages import MESSAGE
 
 logger = Logger(service="stepcanvas-dispatcher")
@@ -48,29 +41,20 @@ _started: tuple[Any, _Start] | None = None
 
 
 def _start_once() -> _Start:
-    """The idempotent start, bound to this process's DynamoDB client (made lazily: the
-    table name is a setting, and importing the handler must not touch AWS)."""
-    global _started  # noqa: PLW0603 - one binding per process, rebuilt with a new client
-    dynamodb = client("dynamodb")
-    if _started is None or _started[0] is not dynamodb:
-        persistence = DynamoDBPersistenceLayer(
-            table_name=get_settings().table_name,
-            key_attr=PARTITION_KEY,
-            sort_key_attr=SORT_KEY,
-            static_pk_value="IDEMPOTENCY#dispatcher",
-            expiry_attr=TTL_ATTRIBUTE,
-            boto3_client=dynamodb,
-        )
+    """The idempotent start, bound to this process's idempotency store."""
+    global _started  # noqa: PLW0603 - one binding per process, rebuilt with a new store
+    store = idempotency.persistence("dispatcher")
+    if _started is None or _started[0] is not store:
 
         @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools: untyped
-            data_keyword_argument="delivery", persistence_store=persistence, config=CONFIG
+            data_keyword_argument="delivery", persistence_store=store, config=CONFIG
         )
         def start(delivery: dict[str, Any]) -> dict[str, Any]:
             message = MESSAGE.validate_python(delivery["message"])
             run = triggers.dispatch(message)
             return {"runId": run.id if run else None}
 
-        _started = (dynamodb, start)
+        _started = (store, start)
     return _started[1]
 
 

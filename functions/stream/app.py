@@ -58,7 +58,11 @@ def caller(request: Request) -> Principal:
 
 def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def serve(request: Request) -> Response:
-        body = bodies.Body(request.headers.get("content-type", ""), await request.body())
+        body = bodies.Body(
+            request.headers.get("content-type", ""),
+            await request.body(),
+            request.headers.get("idempotency-key"),
+        )
         return await _answer(
             handler,
             caller(request),

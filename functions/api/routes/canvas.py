@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api import bodies, canvas_views
 from functions.api.context import require
+from functions.api.idempotent import start_once
 from functions.core.model import dify_format, documents
+from functions.core.model.run import Run
 from functions.core.model.version import DRAFT
 from functions.core.services import apps, runs, service_runs, workflows
 from functions.core.services.keys import Scope
@@ -111,18 +113,23 @@ def publish() -> dict[str, Any]:
 def test_run() -> dict[str, Any]:
     """A run of the current draft, as Dify's console runs one: answered when it ends, or
     `running` after the blocking bound (then readable by trace)."""
-    body = bodies.read(CanvasRunBody, router)
+    raw = bodies.of(router)
+    body = bodies.parse(CanvasRunBody, raw)
     caller = require(router, Scope.WRITE)
     record = workflows.get(caller.tenant_id, body.id)
-    workflows.deploy_draft(caller.tenant_id, body.id, documents.draft_of(record))
-    run = runs.start(
-        caller.tenant_id,
-        body.id,
-        body.inputs,
-        triggered_by="canvas",
-        sys_values={"user_id": caller.key_id},
-        pin=DRAFT,
-    )
+
+    def start() -> Run:
+        workflows.deploy_draft(caller.tenant_id, body.id, documents.draft_of(record))
+        return runs.start(
+            caller.tenant_id,
+            body.id,
+            body.inputs,
+            triggered_by="canvas",
+            sys_values={"user_id": caller.key_id},
+            pin=DRAFT,
+        )
+
+    run = start_once(caller.tenant_id, f"POST /workflow/canvas/run:{body.id}", raw, start)
     finished = service_runs.wait(run, get_settings().service_blocking_seconds)
     return canvas_views.test_run(finished)
 

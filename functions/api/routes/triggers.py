@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from functions.api import bodies, v1_views
 from functions.api.context import base_url, raw_body, require
-from functions.core.services import triggers, workflows
+from functions.core.services import idempotency, triggers, workflows
 from functions.core.services.keys import Scope
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
@@ -28,10 +28,19 @@ class EventBody(BaseModel):
 
 @router.post("/v1/events")
 def publish_event() -> tuple[dict[str, Any], int]:
-    body = bodies.read(EventBody, router)
+    raw = bodies.of(router)
+    body = bodies.parse(EventBody, raw)
     caller = require(router, Scope.WRITE)
-    event_id, matched = triggers.publish_event(caller.tenant_id, body.type, body.data)
-    return {"eventId": event_id, "matched": matched}, 202
+
+    def publish() -> dict[str, Any]:
+        event_id, matched = triggers.publish_event(caller.tenant_id, body.type, body.data)
+        return {"eventId": event_id, "matched": matched}
+
+    # A retry with the same Idempotency-Key publishes nothing and answers the first event.
+    published = idempotency.once(
+        caller.tenant_id, "POST /v1/events", raw.idempotency_key, raw.data, publish
+    )
+    return published, 202
 
 
 @router.post("/v1/workflows/<workflow_id>/webhook/rotate")
