@@ -10,6 +10,7 @@ live in functions/api/cortex_runs.py, shared with the stream function.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -47,6 +48,12 @@ def _version_number(record: dict[str, Any], wanted: str) -> int | None:
     return int(wanted) if wanted.isdigit() else apps.requested_version(record, wanted)
 
 
+def _buffered(start: Callable[..., replies.Reply], **path: str) -> Response[Any]:
+    """A route that starts a run, as the api function answers it (a stream whole, once it
+    ended); in AWS the stream function serves these paths."""
+    return replies.buffered(start(principal(router), bodies.of(router), buffered_seconds(), **path))
+
+
 # --- apps --------------------------------------------------------------------------------
 
 
@@ -81,15 +88,7 @@ def get_discoverable_version(app_id: str, workflow_id: str, version: str) -> dic
 
 @router.post("/apps/<app_id>/workflows/discover/<workflow_id>/runs")
 def run_discoverable(app_id: str, workflow_id: str) -> Response[Any]:
-    return replies.buffered(
-        cortex_runs.start_discoverable(
-            principal(router),
-            bodies.of(router),
-            buffered_seconds(),
-            app_id=app_id,
-            workflow_id=workflow_id,
-        )
-    )
+    return _buffered(cortex_runs.start_discoverable, app_id=app_id, workflow_id=workflow_id)
 
 
 @router.post("/apps/<app_id>/workflows/discover/<workflow_id>/runs/<run_id>/cancel")
@@ -142,15 +141,7 @@ def list_runs(app_id: str, workflow_id: str, page: Page = 1, take: Take = 20) ->
 
 @router.post("/apps/<app_id>/workflows/<workflow_id>/runs")
 def run_workflow(app_id: str, workflow_id: str) -> Response[Any]:
-    return replies.buffered(
-        cortex_runs.start(
-            principal(router),
-            bodies.of(router),
-            buffered_seconds(),
-            app_id=app_id,
-            workflow_id=workflow_id,
-        )
-    )
+    return _buffered(cortex_runs.start, app_id=app_id, workflow_id=workflow_id)
 
 
 @router.get("/apps/<app_id>/workflows/<workflow_id>/runs/<run_id>")
@@ -162,16 +153,7 @@ def get_run(app_id: str, workflow_id: str, run_id: str) -> dict[str, Any]:
 
 @router.post("/apps/<app_id>/workflows/<workflow_id>/runs/<run_id>/replay")
 def replay_run(app_id: str, workflow_id: str, run_id: str) -> Response[Any]:
-    return replies.buffered(
-        cortex_runs.replay(
-            principal(router),
-            bodies.of(router),
-            buffered_seconds(),
-            app_id=app_id,
-            workflow_id=workflow_id,
-            run_id=run_id,
-        )
-    )
+    return _buffered(cortex_runs.replay, app_id=app_id, workflow_id=workflow_id, run_id=run_id)
 
 
 @router.post("/apps/<app_id>/workflows/<workflow_id>/runs/<run_id>/cancel")
