@@ -13,10 +13,12 @@ PYTHON312 ?= $(or $(shell ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.*/bi
 
 .PHONY: run test test-fast lint typecheck bench synth clean graphon differential
 
-$(STAMP): requirements.txt requirements-dev.txt functions/requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt functions/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	# The `stepcanvas` command (tools/cli), run from this checkout.
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 ## Start the whole system locally on http://127.0.0.1:8080 (moto stands in for AWS).

@@ -17,7 +17,7 @@ from functions.core.model.v1_format import V1WorkflowBody
 from functions.core.services import keys, workflows
 from functions.core.services.keys import Scope
 from functions.core.settings import get_settings
-from local import aws, gateway
+from local import aws, gateway, saved_key
 from local.triggers import TriggerPump
 
 DEMO_WORKFLOW = Path(__file__).with_name("demo_workflow.json")
@@ -30,6 +30,18 @@ def bootstrap() -> dict[str, Any]:
     demo = V1WorkflowBody.model_validate(json.loads(DEMO_WORKFLOW.read_text()))
     workflow = workflows.create(ADMIN_TENANT, v1_format.to_draft(demo))
     return {"key": plaintext, "demo_workflow_id": workflow["id"]}
+
+
+def _next_steps(base_url: str, created: dict[str, Any]) -> str:
+    demo = created["demo_workflow_id"]
+    return "\n".join(
+        [
+            "Next, in another terminal:",
+            f'  .venv/bin/stepcanvas run {demo} --data \'{{"building": "A"}}\' --follow',
+            f"  curl -s -X POST {base_url}/v1/workflows/{demo}/run -H 'X-API-Key: {created['key']}'"
+            ' -H \'Content-Type: application/json\' -d \'{"data": {"building": "A"}}\'',
+        ]
+    )
 
 
 def main() -> None:
@@ -64,6 +76,9 @@ def main() -> None:
     print(f"Demo workflow: {base_url}/v1/workflows/{created['demo_workflow_id']}", flush=True)
     print(f"AWS endpoint: http://{aws_host}:{aws_port}", flush=True)
     print(f"Data bucket: {get_settings().bucket_name}", flush=True)
+    saved = saved_key.save(base_url, created["key"])
+    print(f"Saved for the command line: {saved}", flush=True)
+    print(_next_steps(base_url, created), flush=True)
     print(f"Ready in {time.perf_counter() - started:.1f}s", flush=True)
     try:
         thread.join()

@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -56,13 +57,20 @@ def running(env: dict[str, str] | None = None) -> Iterator[Server]:
     """A started server, stopped on exit; `env` adds to the environment it inherits."""
     port = _free_port()
     started = time.perf_counter()
+    # Its admin key is saved apart from the developer's own (local/saved_key.py).
+    key_file = Path(tempfile.mkdtemp(prefix="stepcanvas-key-")) / "local.json"
     process = subprocess.Popen(
         [sys.executable, "-m", "local", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        env={
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "STEPCANVAS_KEY_FILE": str(key_file),
+            **(env or {}),
+        },
     )
     assert process.stdout is not None
     try:

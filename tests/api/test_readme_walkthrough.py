@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from tests.local_server import Server
+from tests.readme import walkthrough
 
 pytestmark = pytest.mark.xdist_group("local-server")
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def walkthrough(name: str = "walkthrough") -> str:
-    text = README.read_text(encoding="utf-8")
-    block = re.search(rf"<!-- {name}:start -->\n```bash\n(.*?)```\n<!-- {name}:end -->", text, re.S)
-    assert block, f"README.md has no {name} block"
-    return block.group(1)
 
 
 def _run(server: Server, name: str) -> str:
