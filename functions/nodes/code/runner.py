@@ -90,6 +90,9 @@ WRITE_PATH_EVENTS: dict[str, tuple[tuple[int, ...], int | None]] = {
     "shutil.rmtree": ((0,), 1),
 }
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+# Files user code may open for writing: with RLIMIT_FSIZE on each, what one run can put on
+# disk is bounded (no call audits the bytes written, so the opens are what is counted).
+MAX_WRITTEN_FILES = 16
 
 
 def install_guard(workdir: str, read_roots: tuple[str, ...]) -> None:  # noqa: PLR0915
@@ -114,6 +117,10 @@ def install_guard(workdir: str, read_roots: tuple[str, ...]) -> None:  # noqa: P
     read_exact = frozenset(read_roots)
     read_prefixes = tuple(root + "/" for root in read_roots)
     suffix = " is not allowed in a code node"
+    # An iterator: reachable from a frame an exception exposes, but it only counts up.
+    written = iter(range(MAX_WRITTEN_FILES))
+    _next = next
+    too_many = f"opening more than {MAX_WRITTEN_FILES} files for writing{suffix}"
 
     def hook(event: str, args: tuple[Any, ...]) -> None:  # noqa: PLR0912, PLR0915
         if event == "import":
@@ -142,6 +149,8 @@ def install_guard(workdir: str, read_roots: tuple[str, ...]) -> None:  # noqa: P
                 # os.open with a relative path may be relative to a dir_fd, which the
                 # event does not report.
                 raise _denied_error("os.open with a relative path" + suffix)
+            if write and _next(written, None) is None:
+                raise _denied_error(too_many)
             checks = ((path, write),)
         elif _frozenset_in(read_events, event):
             path = args[0] if args else None

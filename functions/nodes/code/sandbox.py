@@ -18,7 +18,8 @@ What is enforced, and by what:
   ModuleNotFoundError); the repository is not on sys.path and cwd is the empty temp dir.
 - Python audit hook (runner.py `install_guard`, installed before user code): files may be read
   (opened, directories listed, extended attributes read) only from the standard library,
-  the time zone database and the temp dir, and written only in the temp dir; sockets,
+  the time zone database and the temp dir, and written only in the temp dir, at most
+  MAX_WRITTEN_FILES of them (each capped by the file-size rlimit); sockets,
   urllib requests, subprocess/exec/spawn/fork/kill, ctypes, sqlite3 (it opens files in C:
   ATTACH, VACUUM INTO), raising rlimits and sub-interpreters are refused.
 

@@ -9,6 +9,7 @@ import pytest
 from functions.core.errors import NodeError
 from functions.nodes.code.entities import CodeConfig
 from functions.nodes.code.node import run
+from functions.nodes.code.runner import MAX_WRITTEN_FILES
 from functions.nodes.code.sandbox import Limits
 from tests.unit.dify_nodes.support import context
 
@@ -117,6 +118,26 @@ def test_directories_and_attributes_outside_the_sandbox_cannot_be_read(call: str
     error = failure(f"import os, pathlib\ndef main():\n    return {{'r': {call}}}")
 
     assert REFUSED in str(error)
+
+
+def test_what_one_run_can_write_is_bounded_by_a_count_of_files() -> None:
+    """Each file is capped by RLIMIT_FSIZE; the number of files by the audit hook."""
+    code = """
+def main():
+    written = 0
+    for n in range(100):
+        try:
+            with open(f'f{n}', 'w') as f:
+                f.write('x')
+        except PermissionError as refused:
+            return {'written': written, 'refused': str(refused)}
+        written += 1
+    return {'written': written, 'refused': ''}
+"""
+    outputs = execute(code)
+
+    assert outputs["written"] == MAX_WRITTEN_FILES
+    assert "opening more than 16 files for writing" in outputs["refused"]
 
 
 def test_ordinary_code_and_files_in_the_sandbox_still_work() -> None:
