@@ -306,12 +306,14 @@ def test_logs_filter_by_status_and_keyword(service: Service) -> None:
     by_status = service.app(key, "GET", "/v1/workflows/logs", params={"status": "succeeded"}).json()
     failed = service.app(key, "GET", "/v1/workflows/logs", params={"status": "failed"}).json()
     bad = service.app(key, "GET", "/v1/workflows/logs", params={"status": "pending"})
+    unfiltered = service.app(key, "GET", "/v1/workflows/logs", params={"status": ""}).json()
     too_many = service.app(key, "GET", "/v1/workflows/logs", params={"limit": 101})
 
     assert by_keyword["total"] == 1
     assert by_status["total"] == 3
     assert failed == {"page": 1, "limit": 20, "total": 0, "has_more": False, "data": []}
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_param"
+    assert unfiltered["total"] == 3
     assert too_many.status_code == 400 and too_many.json()["code"] == "invalid_param"
 
 

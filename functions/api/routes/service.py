@@ -74,6 +74,7 @@ def workflow_logs(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     app = _app()
+    status = status or None  # `?status=` (empty) filters nothing, as Dify reads it
     if status is not None and status not in LOG_STATUSES:
         raise Refused("invalid_param", f"status: must be one of {', '.join(LOG_STATUSES)}")
     found = service_runs.logs(
