@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from functions.api import docs
 from infra.compliance import acknowledge, acknowledge_wildcards, resource_finding
 from infra.engine import SERVICE_PREFIX, Engine, run_environment, states_arn
 from infra.lambda_function import LOG_RETENTION, ServiceFunction
@@ -73,9 +74,12 @@ ROUTES: dict[str, tuple[str, ...]] = {
 # key authorizer. A webhook caller holds no Stepcanvas key: the api function authenticates
 # it by an HMAC signature over timestamp and body with the workflow's webhook secret. No
 # catch-all is added below these paths, so nothing else becomes reachable without a key.
+WEBHOOK_PATH = "/v1/hooks/{id}"
 UNAUTHENTICATED_ROUTES: dict[str, tuple[str, ...]] = {
     # Webhooks accept what callers send; the api function answers the methods it allows.
-    "/v1/hooks/{id}": ("GET", "POST", "PUT", "PATCH", "DELETE"),
+    WEBHOOK_PATH: ("GET", "POST", "PUT", "PATCH", "DELETE"),
+    # The API's description and Swagger UI: public, they hold no data.
+    **dict.fromkeys(docs.PUBLIC_PATHS, ("GET",)),
 }
 # The routes that start a run go to the stream function instead (infra/stream.py): they may
 # answer as a server-sent event stream (Dify's `response_mode: streaming`, Cortex's
@@ -253,7 +257,7 @@ class Api(Construct):
                     authorization_type=apigw.AuthorizationType.NONE if public else None,
                 )
                 if public:
-                    _acknowledge_unauthenticated(added)
+                    _acknowledge_unauthenticated(added, path)
         # API Gateway is not documented to fall back to a shallower {proxy+} once a static
         # resource matched a prefix, so every resource without a variable child gets its own
         # catch-all; the api function answers routes not listed above (and 404s). Paths of
@@ -313,13 +317,21 @@ class Api(Construct):
         )
 
 
-def _acknowledge_unauthenticated(method: apigw.Method) -> None:
+def _acknowledge_unauthenticated(method: apigw.Method, path: str) -> None:
     reason = (
-        "Webhook entry point (POST /v1/hooks/{id} and the other methods callers use): "
-        "callers hold no Stepcanvas key or Cognito identity; the api function "
-        "authenticates every request by an HMAC-SHA256 signature over timestamp and body "
-        "with the workflow's own webhook secret, rejecting stale timestamps, before any "
-        "run is started. The stage is throttled."
+        (
+            "Webhook entry point (POST /v1/hooks/{id} and the other methods callers use): "
+            "callers hold no Stepcanvas key or Cognito identity; the api function "
+            "authenticates every request by an HMAC-SHA256 signature over timestamp and body "
+            "with the workflow's own webhook secret, rejecting stale timestamps, before any "
+            "run is started. The stage is throttled."
+        )
+        if path == WEBHOOK_PATH
+        else (
+            "The API's OpenAPI document and Swagger UI: generated from the routes, they "
+            "describe the API and read no data; every route they describe needs a key. "
+            "The stage is throttled."
+        )
     )
     acknowledge(method, "AwsSolutions-APIG4", reason)
     acknowledge(method, "AwsSolutions-COG4", reason)

@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from functions.api import docs
 from functions.api.errors import error_body
 from functions.api.handler import handler as api_handler
 from functions.api.routes import triggers
@@ -221,7 +222,8 @@ def app() -> Starlette:
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     streamed = [Route(path, stream, methods=[method]) for path, method in stream_function.SERVED]
     hooks = Route(triggers.HOOK_PATH, unauthenticated, methods=list(triggers.HOOK_METHODS))
+    described = [Route(path, unauthenticated, methods=["GET"]) for path in docs.PUBLIC_PATHS]
     return Starlette(
-        routes=[*streamed, hooks, Route("/{path:path}", proxy, methods=methods)],
+        routes=[*streamed, hooks, *described, Route("/{path:path}", proxy, methods=methods)],
         exception_handlers={HTTPException: _refusal},
     )

@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 
-from functions.api import errors
+from functions.api import docs, errors
 from functions.api.routes import canvas, cortex, keys, service, triggers, workflows_v1
 
 logger = Logger(service="stepcanvas-api")
@@ -23,6 +23,8 @@ app.include_router(triggers.router)
 app.include_router(workflows_v1.router)
 app.include_router(canvas.router)
 app.include_router(cortex.router)
+# After the routes: the document describes them.
+docs.register(app)
 
 
 @logger.inject_lambda_context(

@@ -171,3 +171,18 @@ def test_keys_are_shown_once_and_can_be_revoked(server: Server) -> None:
         assert admin.delete(f"/v1/keys/{created['keyId']}").json() == {"success": True}
     with server.client(created["key"]) as revoked:
         assert revoked.get("/v1/workflows").status_code == 401
+
+
+def test_the_api_document_and_swagger_ui_are_served_without_a_key(server: Server) -> None:
+    document = httpx.get(f"{server.base_url}/openapi.json")
+    swagger = httpx.get(f"{server.base_url}/swagger")
+    anything_else = httpx.get(f"{server.base_url}/v1/workflows")
+
+    assert (
+        document.status_code == 200
+        and "/v1/workflows/{workflow_id}/run" in document.json()["paths"]
+    )
+    assert swagger.status_code == 200 and swagger.headers["content-type"].startswith("text/html")
+    # Powertools' own UI, its assets inlined: nothing is fetched from elsewhere.
+    assert "SwaggerUIBundle" in swagger.text and "unpkg.com" not in swagger.text
+    assert anything_else.status_code == 401

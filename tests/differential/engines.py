@@ -116,13 +116,22 @@ def _run(
         while data["status"] == "running" and time.monotonic() < deadline:
             # Past the blocking bound: the run goes on, its detail shows how it ends.
             time.sleep(0.5)
-            data = client.get(
-                f"/v1/workflows/run/{data['id']}", headers={"Authorization": f"Bearer {key}"}
-            ).json()
-    steps = admin.get(f"/v1/workflows/{workflow_id}/runs/{data['id']}").json()["stepResults"]
+            detail = _get(client, f"/v1/workflows/run/{data['id']}", f"Bearer {key}")
+            data = detail
+    steps = _get(admin, f"/v1/workflows/{workflow_id}/runs/{data['id']}")["stepResults"]
     return Outcome(
         status=data["status"],
         outputs=data["outputs"],
         executed=frozenset(s["nodeId"] for s in steps),
         error=data["error"],
     )
+
+
+def _get(client: httpx.Client, path: str, authorization: str | None = None) -> Any:
+    """A read, once more if the server closed the kept-alive connection as it was reused
+    (a reset is no answer; reads are safe to repeat)."""
+    headers = {"Authorization": authorization} if authorization else {}
+    try:
+        return client.get(path, headers=headers).json()
+    except httpx.TransportError:
+        return client.get(path, headers=headers).json()

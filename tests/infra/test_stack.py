@@ -288,7 +288,7 @@ def test_static_run_is_a_resource_of_its_own_next_to_id(synth: Synth) -> None:
 
 def test_paths_not_listed_still_reach_the_api_function(synth: Synth) -> None:
     methods = _methods(synth)
-    for path in ("/{proxy+}", "/v1/{proxy+}", "/v1/workflows/run/{proxy+}"):
+    for path in ("/{proxy+}", "/v1/{proxy+}", "/v1/workflows/run/{id}/{proxy+}"):
         assert (path, "ANY") in methods, path
 
 

@@ -402,8 +402,9 @@ def test_api_function_publishes_on_the_custom_bus_and_sends_to_the_queue(synth: 
 def test_trigger_routes_are_listed() -> None:
     assert ROUTES["/v1/events"] == ("POST",)
     assert ROUTES["/v1/workflows/{id}/webhook/rotate"] == ("POST",)
-    # Webhooks are the only routes without a key, and are not among the keyed ones.
-    assert set(UNAUTHENTICATED_ROUTES) == {HOOK_PATH}
+    # Webhooks and the API's description are the only routes without a key.
+    assert set(UNAUTHENTICATED_ROUTES) == {HOOK_PATH, "/swagger", "/openapi.json"}
+    assert UNAUTHENTICATED_ROUTES["/swagger"] == UNAUTHENTICATED_ROUTES["/openapi.json"] == ("GET",)
     assert set(UNAUTHENTICATED_ROUTES[HOOK_PATH]) == {"GET", "POST", "PUT", "PATCH", "DELETE"}
     assert not {path for path in ROUTES if path.startswith("/v1/hooks")}
 
@@ -442,7 +443,7 @@ def test_only_the_webhook_methods_go_without_the_authorizer(synth: Synth) -> Non
 
 def test_nothing_but_the_webhook_methods_lives_under_hooks(synth: Synth) -> None:
     under_hooks = {route for route in _methods(synth) if route[0].startswith("/v1/hooks")}
-    assert under_hooks == PUBLIC_METHODS
+    assert under_hooks == {route for route in PUBLIC_METHODS if route[0] == HOOK_PATH}
     # Other unlisted paths still reach the api function through the catch-alls.
     assert ("/v1/events/{proxy+}", "ANY") in _methods(synth)
     assert ("/v1/{proxy+}", "ANY") in _methods(synth)
