@@ -171,19 +171,27 @@ def test_failing_condition_is_the_node_failing_for_its_error_strategy() -> None:
     assert found["Recover b"]["Parameters"]["action"] == "recover"
 
 
+def _iteration_over(items: list[Any]) -> list[Node]:
+    """`list` (an echo of `items`) and the iteration `it` over them, whose body starts at
+    `it_start` and whose output is its node `b`'s result."""
+    return [
+        Node(id="list", type=TOOL, config={"tool": "echo", "input": {"xs": items}}),
+        Node(
+            id="it",
+            type=NodeType.ITERATION,
+            config={
+                "iterator_selector": ["list", "result", "xs"],
+                "output_selector": ["b", "result"],
+            },
+        ),
+        Node(id="it_start", type=NodeType.ITERATION_START, parent="it"),
+    ]
+
+
 def test_conditional_output_node_of_an_iteration_may_emit_nothing() -> None:
     g = Graph(
         nodes=[
-            Node(id="list", type=TOOL, config={"tool": "echo", "input": {"xs": [1]}}),
-            Node(
-                id="it",
-                type=NodeType.ITERATION,
-                config={
-                    "iterator_selector": ["list", "result", "xs"],
-                    "output_selector": ["b", "result"],
-                },
-            ),
-            Node(id="it_start", type=NodeType.ITERATION_START, parent="it"),
+            *_iteration_over([1]),
             tool("b", parent="it", condition="{{it.index}} > 0"),
         ],
         edges=[{"source": "list", "target": "it"}, {"source": "it_start", "target": "b"}],
@@ -389,16 +397,7 @@ def test_loop_with_a_conditional_evaluates_it_once_first() -> None:
 def test_loop_inside_an_iteration_body_and_a_parallel_branch() -> None:
     g = Graph(
         nodes=[
-            Node(id="list", type=TOOL, config={"tool": "echo", "input": {"xs": [[1]]}}),
-            Node(
-                id="it",
-                type=NodeType.ITERATION,
-                config={
-                    "iterator_selector": ["list", "result", "xs"],
-                    "output_selector": ["b", "result"],
-                },
-            ),
-            Node(id="it_start", type=NodeType.ITERATION_START, parent="it"),
+            *_iteration_over([[1]]),
             tool("b", parent="it", loop="{{it.item}}"),
             tool("p", loop="{{list.result.xs}}"),
             tool("q"),
