@@ -143,6 +143,7 @@ def make_runs(count: int, events: int, *, age: float, max_age: int | None) -> li
                 status="succeeded",
                 outputs={"result": {"value": node, "text": "ok" * 40}},
             ),
+            run_store.event_ttl(first),
         )
     template = partition(first.id)
     with aws_clients.table().batch_writer() as batch:

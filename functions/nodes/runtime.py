@@ -60,6 +60,9 @@ class RunRef(BaseModel):
     # What the run executes (see Run.version); its environment is that version's.
     version: int | Literal["draft"] | None = None
     replay: ReplayRef | None = None
+    # The TTL of the run's events (0: kept), fixed when the run started; the run's end
+    # aligns them if its retention changed meanwhile (functions/core/data/runs.py).
+    eventTtl: int = 0
 
 
 class TaskInput(BaseModel):
@@ -215,4 +218,4 @@ def _record(task: TaskInput, kind: EventType, status: StepStatus, **fields: Any)
         status=status,
         **fields,
     )
-    run_store.append_event(task.run.runId, event)
+    run_store.append_event(task.run.runId, event, task.run.eventTtl or None)

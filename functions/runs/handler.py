@@ -14,6 +14,7 @@ logger = Logger(service="stepcanvas-runs")
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any] | None:
     run_id = event["run"]["runId"]
+    event_ttl = event["run"].get("eventTtl") or None
     logger.append_keys(run_id=run_id, action=event["action"])
     match event["action"]:
         case "begin":
@@ -23,9 +24,9 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any] | None:
                 run_id, event.get("vars") or {}, event.get("sinks") or [], event.get("ends") or []
             )
         case "fail":
-            lifecycle.fail(run_id, event.get("error") or {})
+            lifecycle.fail(run_id, event.get("error") or {}, event_ttl)
         case "recover":
-            return lifecycle.recover(run_id, event["node"], event.get("error") or {})
+            return lifecycle.recover(run_id, event["node"], event.get("error") or {}, event_ttl)
         case other:
             raise ValueError(f"unknown runs action '{other}'")
     return None

@@ -28,9 +28,10 @@ from functions.core.settings import get_settings
 logger = Logger(service="stepcanvas-stream")
 
 PING = "event: ping\n\n"
-# Two writers may take sequence numbers n and n+1 and store n+1 first. A gap is waited for
-# this long before it is taken for a writer that died between the two writes.
-GAP_GRACE_SECONDS = 2.0
+# A writer takes its log position (its clock), then stores the event: a concurrent
+# branch's event can become visible just after a later-positioned one. Events younger than
+# this are held back, so the stream follows the log's order and a resumed one misses none.
+SETTLE_SECONDS = 0.2
 # While the log is quiet, the run is checked this often for an execution that ended
 # without finalizing it (then settled as failed, which ends the stream).
 SETTLE_EVERY_SECONDS = 5.0
@@ -85,7 +86,6 @@ class RunStream:
         self._mapper = StreamMapper(run, graph)
         self._announced = False
         self._after = 0
-        self._gap_since: float | None = None
         self._deadline = now + seconds
         self._ping_every = settings.service_ping_seconds
         self._last_ping = now
@@ -135,10 +135,12 @@ class RunStream:
             self._announced = True
             number = service_runs.sequence_number(self.run)
             chunks += self._identified(0, [self._mapper.workflow_started(number)])
-        for event in service_runs.log(self.run.id, self._after):
-            if event.seq != self._after + 1 and not self._gap_expired():
+        events = service_runs.log(self.run.id, self._after)
+        # Once the run's end is logged, every task before it has stored its events.
+        ended = any(e.type is EventType.WORKFLOW_FINISHED for e in events)
+        for event in events:
+            if not ended and service_runs.age_seconds(event) < SETTLE_SECONDS:
                 break
-            self._gap_since = None
             self._after = event.seq
             chunks += self._identified(event.seq, self._chunks(event))
             if event.type is EventType.WORKFLOW_FINISHED:
@@ -154,12 +156,6 @@ class RunStream:
             for index, payload in enumerate(payloads)
             if resume is None or (seq, index) > resume
         ]
-
-    def _gap_expired(self) -> bool:
-        now = time.monotonic()
-        if self._gap_since is None:
-            self._gap_since = now
-        return now - self._gap_since >= GAP_GRACE_SECONDS
 
     def _chunks(self, event: StepEvent) -> list[dict[str, Any]]:
         if event.type is EventType.WORKFLOW_STARTED:

@@ -98,7 +98,9 @@ def _stored_run(
     )
     assert run_store.put(run)
     for _ in range(events):
-        run_store.append_event(run.id, StepEvent(type=EventType.NODE_STARTED, at=clock.iso()))
+        run_store.append_event(
+            run.id, StepEvent(type=EventType.NODE_STARTED, at=clock.iso()), run_store.event_ttl(run)
+        )
     return run
 
 
@@ -197,9 +199,6 @@ def test_set_for_run_moves_the_ttl_of_every_item_and_answers_the_due_time(api: A
     assert updated.retention == Retention(max_age_in_seconds=3600)
     assert updated.retention_due_at == _iso(due)
     assert {int(item[TTL_ATTRIBUTE]) for item in _partition(run.id)} == {due}
-    # Events appended later get it too.
-    run_store.append_event(run.id, StepEvent(type=EventType.NODE_STARTED, at=clock.iso()))
-    assert {int(item[TTL_ATTRIBUTE]) for item in _partition(run.id)} == {due}
     stored = run_store.get(run.id)
     assert stored is not None and stored.retention_due_at == _iso(due)
 
@@ -297,8 +296,11 @@ def test_a_run_that_fails_while_preserved_loses_its_ttl_on_every_item(api: Api) 
     run = _stored_run("wf-1", age=1, max_age=60, status=RunStatus.RUNNING, preserve=True, events=4)
     assert all(TTL_ATTRIBUTE in item for item in _partition(run.id))
     failed = run.model_copy(update={"status": RunStatus.FAILED})
-    assert run_store.transition(failed, {RunStatus.RUNNING})
-    run_store.append_event(run.id, StepEvent(type=EventType.WORKFLOW_FINISHED, at=clock.iso()))
+    transitioned = run_store.transition(failed, {RunStatus.RUNNING})
+    assert transitioned is not None and transitioned.event_ttl is None
+    run_store.append_event(
+        run.id, StepEvent(type=EventType.WORKFLOW_FINISHED, at=clock.iso()), transitioned.event_ttl
+    )
     assert all(TTL_ATTRIBUTE not in item for item in _partition(run.id))
     stored = run_store.get(run.id)
     assert stored is not None and stored.retention_due_at is None
@@ -323,6 +325,28 @@ def test_a_transition_does_not_undo_a_retention_change_made_meanwhile(api: Api) 
     assert stored.retention_due_at is not None
 
 
+def test_events_written_with_the_start_ttl_after_a_retention_change_are_aligned_at_the_end(
+    api: Api,
+) -> None:
+    run = _stored_run("wf-1", age=10, max_age=None, status=RunStatus.RUNNING, events=2)
+    start_ttl = run_store.event_ttl(run)  # what the execution input gave every task: none
+    retention.set_for_run(TENANT, run.id, 3600, False)
+    due = int(clock.parse_iso(run.created_at).timestamp()) + 3600
+    assert {int(item[TTL_ATTRIBUTE]) for item in _partition(run.id)} == {due}
+    # A task still running writes its event with the TTL its execution started with.
+    run_store.append_event(
+        run.id, StepEvent(type=EventType.NODE_STARTED, at=clock.iso()), start_ttl
+    )
+    assert any(TTL_ATTRIBUTE not in item for item in _partition(run.id))
+
+    ended = run_store.transition(
+        run.model_copy(update={"status": RunStatus.SUCCEEDED}), {RunStatus.RUNNING}
+    )
+
+    assert ended is not None and ended.event_ttl == due
+    assert {int(item[TTL_ATTRIBUTE]) for item in _partition(run.id)} == {due}
+
+
 def test_a_stopped_run_is_not_preserved(api: Api) -> None:
     run = _stored_run("wf-1", age=1, max_age=60, status=RunStatus.RUNNING, preserve=True)
     assert run_store.transition(
@@ -333,7 +357,7 @@ def test_a_stopped_run_is_not_preserved(api: Api) -> None:
 
 def test_an_event_written_after_ttl_deleted_its_run_leaves_no_run_behind(api: Api) -> None:
     # A run outliving its max age in AWS: TTL may delete its record while nodes still log.
-    run_store.append_event("f" * 24, StepEvent(type=EventType.NODE_STARTED, at=clock.iso()))
+    run_store.append_event("f" * 24, StepEvent(type=EventType.NODE_STARTED, at=clock.iso()), None)
     assert run_store.get("f" * 24) is None
     with pytest.raises(NotFound):
         retention.set_for_run(TENANT, "f" * 24, None, False)

@@ -1,4 +1,4 @@
-"""Run items and each run's event log (sequence-ordered under the run's partition).
+"""Run items and each run's event log (time-ordered under the run's partition).
 
 Retention (functions/core/model/retention.py) is DynamoDB TTL: every item of a run's
 partition carries the run's expiry (TTL_ATTRIBUTE), so DynamoDB deletes its record and its
@@ -13,6 +13,10 @@ rewrites the body from the run it loaded and must not undo a retention change ma
 
 from __future__ import annotations
 
+import secrets
+import threading
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
@@ -36,9 +40,17 @@ PRESERVE = "preserveOnFailure"
 # The TTL each new event item of the run gets, 0 for none (TTL_ATTRIBUTE itself is absent
 # while a run is kept, or taken off a preserved failure before its last event is written).
 EVENT_TTL = "eventTtl"
+# Set when the retention of an unfinished run changes: its tasks go on writing events with
+# the TTL its execution started with, so the run's end aligns them.
+TTL_MOVED = "ttlMoved"
 UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING)
 # A retention change retries this often when the run's status changes under it.
 RETENTION_ATTEMPTS = 5
+# Event keys: EV#<position>, zero-padded so that keys sort as positions do.
+POSITION_DIGITS = 19
+POSITION_ATTEMPTS = 5
+_position_lock = threading.Lock()
+_last_position = 0
 
 
 def runs_partition(tenant_id: str, workflow_id: str, status: RunStatus | None = None) -> str:
@@ -83,7 +95,6 @@ def _put_new(run: Run) -> None:
             "GSI1SK": f"{run.created_at}#{run.id}",
             **_status_keys(run),
             "status": run.status.value,
-            "seq": 0,
             "body": _body(run),
             **retention,
         },
@@ -92,6 +103,11 @@ def _put_new(run: Run) -> None:
 
 def _body(run: Run) -> str:
     return dump(run.model_dump(mode="json", exclude={"retention", "retention_due_at"}))
+
+
+def event_ttl(run: Run) -> int | None:
+    """The TTL a new run's events carry: its execution input hands it to every task."""
+    return _expires_at(run)
 
 
 def _expires_at(run: Run) -> int | None:
@@ -141,12 +157,9 @@ def _now() -> int:
 
 
 def _visible(item: dict[str, Any], now: int) -> bool:
-    """What _visible_filter keeps, for an item read by key. An item without a body is an
-    event counter that outlived its run (an event appended after the TTL deletion)."""
+    """What _visible_filter keeps, for an item read by key."""
     expires = item.get(TTL_ATTRIBUTE)
-    return "body" in item and (
-        expires is None or int(expires) > now or item["status"] in {s.value for s in UNFINISHED}
-    )
+    return expires is None or int(expires) > now or item["status"] in {s.value for s in UNFINISHED}
 
 
 def _visible_filter(now: int) -> ConditionBase:
@@ -205,14 +218,22 @@ def count_for_workflow(
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def transition(run: Run, allowed_from: set[RunStatus]) -> bool:
+@dataclass(frozen=True)
+class Transitioned:
+    """A transition that was stored, and the TTL the run's events are now to carry."""
+
+    event_ttl: int | None
+
+
+def transition(run: Run, allowed_from: set[RunStatus]) -> Transitioned | None:
     """Store `run` (with its new status) only if the stored status is in `allowed_from`.
 
-    False means another writer got there first (for example a stop before a finalize);
+    None means another writer got there first (for example a stop before a finalize);
     the caller then leaves the run as it is. A run that ends failed and whose retention
-    preserves failures loses its TTL, on its record and its event items.
+    preserves failures loses its TTL, on its record and its event items. A run that ends
+    after its retention changed gets its events' TTLs aligned: its tasks wrote them with
+    the TTL the execution started with.
     """
-    failed = run.status is RunStatus.FAILED
     values: dict[str, Any] = {
         ":s": run.status.value,
         ":b": _body(run),
@@ -228,17 +249,21 @@ def transition(run: Run, allowed_from: set[RunStatus]) -> bool:
             + ")",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=values,
-            # A failure needs the stored flag, not the one `run` was loaded with: returned
-            # values cost no capacity.
-            ReturnValues="ALL_NEW" if failed else "NONE",
+            # The stored retention flags, not those `run` was loaded with: returned values
+            # cost no capacity.
+            ReturnValues="ALL_NEW",
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
+            return None
         raise
-    if failed and answer.get("Attributes", {}).get(PRESERVE):
+    stored = answer["Attributes"]
+    if run.status is RunStatus.FAILED and stored.get(PRESERVE):
         _preserve(run.id)
-    return True
+        return Transitioned(event_ttl=None)
+    if run.status not in UNFINISHED and stored.get(TTL_MOVED):
+        _align_event_ttls(run.id)
+    return Transitioned(event_ttl=int(stored.get(EVENT_TTL) or 0) or None)
 
 
 def _preserve(run_id: str) -> None:
@@ -272,15 +297,19 @@ def set_retention(run_id: str, retention: Retention) -> Run | None:
     """
     for _ in range(RETENTION_ATTEMPTS):
         item = _item(run_id)
-        if item is None or "body" not in item:
+        if item is None:
             return None
         updated = _run(item).model_copy(update={"retention": retention})
         expires = _expires_at(updated)
         sets = [f"{PRESERVE} = :keep", f"{EVENT_TTL} = :events"]
+        unfinished = RunStatus(item["status"]) in UNFINISHED
+        if unfinished:
+            sets.append(f"{TTL_MOVED} = :moved")
         removes = []
         values: dict[str, Any] = {
             ":keep": retention.preserve_on_failure,
             ":events": expires or 0,
+            **({":moved": True} if unfinished else {}),
             ":status": item["status"],
         }
         if retention.max_age_in_seconds is None:
@@ -342,43 +371,71 @@ def _align_event_ttls(run_id: str) -> int:
     return changed
 
 
-def append_event(run_id: str, event: StepEvent) -> StepEvent:
-    """Give the event the run's next sequence number, then store it."""
-    counter = table().update_item(
-        Key={"PK": f"RUN#{run_id}", "SK": META},
-        UpdateExpression="ADD seq :one",
-        ExpressionAttributeValues={":one": 1},
-        # The whole item, for the run's EVENT_TTL: no read, no extra capacity (returned
-        # values are free), and no reliance on whether UPDATED_NEW returns an attribute a
-        # SET left unchanged (moto leaves it out). The body is small while nodes run.
-        ReturnValues="ALL_NEW",
-    )
-    numbered = event.model_copy(update={"seq": int(counter["Attributes"]["seq"])})
-    body = numbered.model_dump(mode="json", exclude_none=True)
-    item: dict[str, Any] = {"PK": f"RUN#{run_id}", "SK": f"EV#{numbered.seq:010d}"}
-    expires = int(counter["Attributes"].get(EVENT_TTL) or 0)
-    if expires:
-        item[TTL_ATTRIBUTE] = expires
+def append_event(run_id: str, event: StepEvent, expires: int | None) -> StepEvent:
+    """Store the event at the next position of its run's log, with the TTL `expires`
+    (the run's event TTL, which the execution input carries: no read of the run item).
+
+    One write: no counter on a shared item orders the log (see `position`)."""
+    body = event.model_dump(mode="json", exclude={"seq"}, exclude_none=True)
     text = dump(body)
-    if len(text.encode()) > EVENT_INLINE_LIMIT:
-        key = f"{blobs.run_prefix(run_id)}events/{numbered.seq:010d}.json"
-        item["bodyRef"] = blobs.put_json(key, body)
-    else:
-        item["body"] = text
-    table().put_item(Item=item)
-    return numbered
+    for _ in range(POSITION_ATTEMPTS):
+        seq = position()
+        item: dict[str, Any] = {"PK": f"RUN#{run_id}", "SK": _event_key(seq)}
+        if expires:
+            item[TTL_ATTRIBUTE] = expires
+        if len(text.encode()) > EVENT_INLINE_LIMIT:
+            key = f"{blobs.run_prefix(run_id)}events/{seq:0{POSITION_DIGITS}d}.json"
+            item["bodyRef"] = blobs.put_json(key, body)
+        else:
+            item["body"] = text
+        try:
+            table().put_item(Item=item, ConditionExpression="attribute_not_exists(SK)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                continue  # another writer took the same microsecond and tie-break
+            raise
+        return event.model_copy(update={"seq": seq})
+    raise Conflict(f"run '{run_id}': no free position in its log after {POSITION_ATTEMPTS} tries")
+
+
+def position() -> int:
+    """A new log position: the wall clock in microseconds, × 1000 plus a random tie-break,
+    and above any this process gave before.
+
+    Events are ordered by when they were written. Causally later events get later
+    positions (a task starts after the one before it has stored its event, and hosts'
+    clocks agree to well under a state transition); concurrent branches' events
+    interleave by time. A reader tailing the log allows for a writer that took a position
+    but has not stored it yet (functions/stream/sse.py)."""
+    global _last_position  # noqa: PLW0603 - the process's high-water mark is the point
+    with _position_lock:
+        candidate = time.time_ns() // 1000 * 1000 + secrets.randbelow(1000)
+        _last_position = max(candidate, _last_position + 1)
+        return _last_position
+
+
+def position_age_seconds(seq: int) -> float:
+    """How long ago the position was taken."""
+    return time.time() - seq / 1000 / 1_000_000
+
+
+def _event_key(seq: int) -> str:
+    return f"EV#{seq:0{POSITION_DIGITS}d}"
 
 
 def events(run_id: str, after_seq: int = 0) -> list[StepEvent]:
     items = query_all(
         KeyConditionExpression=Key("PK").eq(f"RUN#{run_id}")
-        & Key("SK").between(f"EV#{after_seq + 1:010d}", "EV#9999999999"),
+        & Key("SK").between(_event_key(after_seq + 1), "EV#" + "9" * POSITION_DIGITS),
         # Consistent: a stream tails this log and must not miss what was just written.
         ConsistentRead=True,
     )
     return [
         StepEvent.model_validate(
-            load(item["body"]) if "body" in item else blobs.get_json(item["bodyRef"])
+            {
+                **(load(item["body"]) if "body" in item else blobs.get_json(item["bodyRef"])),
+                "seq": int(item["SK"].removeprefix("EV#")),
+            }
         )
         for item in items
     ]

@@ -6,7 +6,7 @@ its sort key) and status filters through GSI2.
     workflow   PK=WF#<id>        SK=META      GSI1: TENANT#<t>#WF / <updatedAt>
     run        PK=RUN#<id>       SK=META      GSI1: WF#<wf>#T#<t>#RUNS / <createdAt>#<id>
                                               GSI2: WF#<wf>#T#<t>#RUNS#<status> / …
-    step event PK=RUN#<id>       SK=EV#<seq>
+    step event PK=RUN#<id>       SK=EV#<position>  (time-ordered: see data/runs.position)
     api key    PK=KEY#<sha256>   SK=META      GSI1: TENANT#<t>#KEYS / <createdAt>#<keyId>
     file       PK=FILE#<id>      SK=META      (an upload; the bytes live in S3)
 """

@@ -18,10 +18,12 @@ RUN_OUTPUTS_INLINE_LIMIT = 128 * 1024
 def begin(run_id: str) -> None:
     run = _load(run_id)
     started = run.model_copy(update={"status": RunStatus.RUNNING, "started_at": clock.iso()})
-    if run_store.transition(started, {RunStatus.PENDING}):
+    stored = run_store.transition(started, {RunStatus.PENDING})
+    if stored:
         run_store.append_event(
             run_id,
             StepEvent(type=EventType.WORKFLOW_STARTED, at=started.started_at or clock.iso()),
+            stored.event_ttl,
         )
 
 
@@ -46,14 +48,15 @@ def succeed(run_id: str, node_states: dict[str, Any], sinks: list[str], ends: li
     )
 
 
-def fail(run_id: str, error: dict[str, Any]) -> None:
+def fail(run_id: str, error: dict[str, Any], event_ttl: int | None) -> None:
+    """`event_ttl`: the TTL the execution's events carry (its input's)."""
     run = _load(run_id)
     message = _error_message(error)
     # A node that failed by itself is the culprit; nodes cut off meanwhile (concurrent
     # branches, or one that timed out, which never reports) are closed after it.
     culprit = _failed_node(run_id)
     cut_off = _close_unfinished_nodes(
-        run_id, f"cancelled: node '{culprit.node_id}' failed" if culprit else message
+        run_id, f"cancelled: node '{culprit.node_id}' failed" if culprit else message, event_ttl
     )
     culprit = culprit or (cut_off[0] if cut_off else None)
     if culprit is not None:
@@ -70,9 +73,10 @@ def stop(run: Run, cause: str) -> bool:
     stopped = run.model_copy(
         update={"status": RunStatus.STOPPED, "finished_at": clock.iso(), "error": cause}
     )
-    if not run_store.transition(stopped, UNFINISHED):
+    stored = run_store.transition(stopped, UNFINISHED)
+    if not stored:
         return False
-    _close_unfinished_nodes(run.id, cause)
+    _close_unfinished_nodes(run.id, cause, stored.event_ttl)
     run_store.append_event(
         run.id,
         StepEvent(
@@ -81,11 +85,14 @@ def stop(run: Run, cause: str) -> bool:
             status=RunStatus.STOPPED,
             error=cause,
         ),
+        stored.event_ttl,
     )
     return True
 
 
-def recover(run_id: str, node: dict[str, Any], error: dict[str, Any]) -> dict[str, Any]:
+def recover(
+    run_id: str, node: dict[str, Any], error: dict[str, Any], event_ttl: int | None
+) -> dict[str, Any]:
     """A node with an error strategy failed: the outputs the run goes on with.
 
     The node's failure is already in the log; this adds the `exception` outcome with the
@@ -113,6 +120,7 @@ def recover(run_id: str, node: dict[str, Any], error: dict[str, Any]) -> dict[st
             outputs=outputs,
             error=message,
         ),
+        event_ttl,
     )
     return {"outputs": outputs, **state}
 
@@ -120,7 +128,8 @@ def recover(run_id: str, node: dict[str, Any], error: dict[str, Any]) -> dict[st
 def _finish(run: Run, status: RunStatus, **fields: Any) -> None:
     finished = run.model_copy(update={"status": status, "finished_at": clock.iso(), **fields})
     # A stop that got there first wins: the run stays `stopped`.
-    if run_store.transition(finished, UNFINISHED):
+    stored = run_store.transition(finished, UNFINISHED)
+    if stored:
         run_store.append_event(
             run.id,
             StepEvent(
@@ -131,6 +140,7 @@ def _finish(run: Run, status: RunStatus, **fields: Any) -> None:
                 outputs_ref=finished.outputs_ref,
                 error=finished.error,
             ),
+            stored.event_ttl,
         )
 
 
@@ -182,7 +192,7 @@ def _failed_node(run_id: str) -> StepEvent | None:
     return failed[-1] if failed else None
 
 
-def _close_unfinished_nodes(run_id: str, message: str) -> list[StepEvent]:
+def _close_unfinished_nodes(run_id: str, message: str, event_ttl: int | None) -> list[StepEvent]:
     """Nodes cut off (a timeout, a stop, a failing sibling branch) never wrote
     node_finished; write it for them, naming the cause, and return them."""
     started: dict[str, StepEvent] = {}
@@ -203,6 +213,7 @@ def _close_unfinished_nodes(run_id: str, message: str) -> list[StepEvent]:
                     "started_at": event.at,
                 }
             ),
+            event_ttl,
         )
         for event in started.values()
     ]

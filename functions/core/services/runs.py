@@ -75,6 +75,8 @@ def start(
             "workflowId": workflow_id,
             "tenantId": tenant_id,
             "version": version,
+            # Each event the run's tasks write expires with the run (0: kept).
+            "eventTtl": run_store.event_ttl(run) or 0,
             # What a replay reuses: the tasks of these nodes answer the stored outputs.
             **({"replay": {"runId": replay.run_id, "reuse": replay.reuse}} if replay else {}),
         },
@@ -140,6 +142,7 @@ def settle(run: Run) -> Run:
             "Error": f"Execution{status.title().replace('_', '')}",
             "Cause": "the execution ended before the run was finalized",
         },
+        run_store.event_ttl(run),
     )
     return run_store.get(run.id) or run
 

@@ -195,6 +195,11 @@ def log(run_id: str, after_seq: int) -> list[StepEvent]:
     return run_store.events(run_id, after_seq)
 
 
+def age_seconds(event: StepEvent) -> float:
+    """How long ago the event took its place in the log."""
+    return run_store.position_age_seconds(event.seq)
+
+
 def tally(run: Run) -> Tally:
     events = run_store.events(run.id)
     # Each node execution starts once; it may finish twice (a failure, then the outcome
