@@ -45,6 +45,7 @@ from functions.nodes.catalog import (
     SANDBOX_FUNCTION_NAME,
     SANDBOX_HANDLER,
 )
+from local import interpreter
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -120,6 +121,7 @@ def start(extra_env: dict[str, str] | None = None) -> LocalAws:
     EventsHandler.test_event_pattern = _test_event_pattern  # type: ignore[method-assign, assignment]
     _start_versions()
     _transact_without_table_copies()
+    interpreter.install()
     return LocalAws(mock, replaced)
 
 
@@ -155,6 +157,7 @@ def _make_dynamodb_writes_atomic() -> None:
 
 def _reset_clients() -> None:
     aws_clients.reset()
+    interpreter.forget()
     signatures.forget_key()
 
 
