@@ -51,6 +51,9 @@ POSITION_DIGITS = 19
 POSITION_ATTEMPTS = 5
 _position_lock = threading.Lock()
 _last_position = 0
+# Run transitions made by this process, for readers waiting on them (below).
+_changed = threading.Condition()
+_changes = 0
 
 
 def runs_partition(tenant_id: str, workflow_id: str, status: RunStatus | None = None) -> str:
@@ -257,6 +260,7 @@ def transition(run: Run, allowed_from: set[RunStatus]) -> Transitioned | None:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return None
         raise
+    _notify()
     stored = answer["Attributes"]
     if run.status is RunStatus.FAILED and stored.get(PRESERVE):
         _preserve(run.id)
@@ -396,6 +400,27 @@ def append_event(run_id: str, event: StepEvent, expires: int | None) -> StepEven
             raise
         return event.model_copy(update={"seq": seq})
     raise Conflict(f"run '{run_id}': no free position in its log after {POSITION_ATTEMPTS} tries")
+
+
+def changes() -> int:
+    """A mark to wait from: how many run transitions this process has made."""
+    return _changes
+
+
+def wait_for_change(since: int, seconds: float) -> None:
+    """Return once this process moves a run to another status after the mark `since`, or
+    after `seconds`. Locally every function runs in the one process, so a blocking request
+    wakes as the run's finalize task stores its end; in AWS the writers are other
+    functions and this is the poll interval."""
+    with _changed:
+        _changed.wait_for(lambda: _changes != since, timeout=seconds)
+
+
+def _notify() -> None:
+    global _changes  # noqa: PLW0603 - the process's write count is the point
+    with _changed:
+        _changes += 1
+        _changed.notify_all()
 
 
 def position() -> int:

@@ -153,8 +153,10 @@ def wait(run: Run, seconds: float) -> Run:
         if remaining <= 0:
             # Still running: unless its execution is gone, which settle() records.
             return runs.settle(run)
-        time.sleep(min(pause.next(), remaining))
+        mark = run_store.changes()
         run = run_store.get(run.id) or run
+        if not run.status.finished:
+            run_store.wait_for_change(mark, min(pause.next(), remaining))
     return run
 
 
