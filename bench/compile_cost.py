@@ -3,11 +3,14 @@
     python -m bench.compile_cost
 
 Graphs mix chains, fan-out/fan-in and if/else branches, as a canvas user draws them.
+The last line is the growth exponent from 1,000 to 5,000 nodes, log(t5000 / t1000) / log 5,
+against its goal (issue 13 item 6: at most 1.2, i.e. close to linear).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 import statistics
 import time
@@ -21,6 +24,7 @@ TARGETS = Targets(
     },
     runs_function="arn:aws:lambda:us-east-1:123456789012:function:runs",
 )
+EXPONENT_GOAL = 1.2
 
 
 def random_graph(size: int, seed: int) -> Graph:
@@ -62,6 +66,7 @@ def main() -> None:
         f"{'nodes':>6} {'compile ms (median of 5)':>25} {'states':>8} {'states/node':>12}"
         f" {'bytes':>10} {'bytes/node':>11}"
     )
+    medians: dict[int, float] = {}
     for size in (10, 100, 1000, 5000):
         graph = random_graph(size, seed=size)
         timings = []
@@ -69,12 +74,18 @@ def main() -> None:
             started = time.perf_counter()
             definition = compile_workflow(graph, entry="n0", targets=TARGETS)
             timings.append((time.perf_counter() - started) * 1000)
+        medians[size] = statistics.median(timings)
         states = count_states(definition["States"])
         size_bytes = len(json.dumps(definition).encode())
         print(
-            f"{size:>6} {statistics.median(timings):>25.1f} {states:>8} {states / size:>12.2f}"
+            f"{size:>6} {medians[size]:>25.1f} {states:>8} {states / size:>12.2f}"
             f" {size_bytes:>10,} {size_bytes / size:>11.0f}"
         )
+    exponent = math.log(medians[5000] / medians[1000]) / math.log(5)
+    print(
+        f"growth exponent 1,000 -> 5,000 nodes: measured {exponent:.2f}, goal <= "
+        f"{EXPONENT_GOAL} (ratio {exponent / EXPONENT_GOAL:.2f})"
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The one code asset every Stepcanvas function runs from, built on this machine (no Docker).
 
 Handlers import `functions.…` and the compiler's `statemachines` package, so the asset root
-holds both packages next to the wheels of `functions/requirements.txt`.
+holds both packages next to the wheels of `functions/requirements.txt`, all of it with
+reproducible byte code for the runtime's Python (infra/asset_bytecode.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
+
+from infra.asset_bytecode import compile_tree, runtime_python
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("functions", "statemachines")
@@ -45,6 +48,8 @@ class _LocalBundler:
             shutil.copytree(REPO_ROOT / package, target / package, ignore=_COPY_IGNORE)
         if self._install_dependencies:
             _pip_install(target)
+        # Our code and the wheels alike, for the runtime's Python, reproducibly.
+        compile_tree(target, runtime_python(RUNTIME.name.removeprefix("python")))
         # True tells CDK the bundle is complete, so it never falls back to Docker.
         return True
 
@@ -67,8 +72,8 @@ def _pip_install(target: Path) -> None:
             "--implementation",
             "cp",
             "--only-binary=:all:",
-            # Byte code compiled here would be for this interpreter, not the Lambda runtime,
-            # and its embedded timestamps would change the asset hash on every synth.
+            # pip would compile for this interpreter with timestamps (a new asset hash on
+            # every synth); compile_tree does it for the runtime, reproducibly.
             "--no-compile",
             "--quiet",
         ],

@@ -246,7 +246,8 @@ class _Builder:
         order = self._order(scope)
         preds = {n: [e.source for e in self._in[n] if e.source in members] for n in order}
         dominators = DominatorTree(immediate_dominators(order, preds, head), head)
-        items = self._items(order, members, dominators, depth)
+        escapes = _Escapes(order, members, dominators, self._out)
+        items = self._items(order, members, dominators, depth, escapes)
         return self._emit(items, head, dominators, exit_state, name=head, depth=depth)
 
     def _order(self, scope: list[str]) -> list[str]:
@@ -273,8 +274,15 @@ class _Builder:
         return order
 
     def _items(
-        self, order: list[str], members: set[str], dominators: DominatorTree, depth: int
+        self,
+        order: list[str],
+        members: set[str],
+        dominators: DominatorTree,
+        depth: int,
+        escapes: _Escapes | None = None,
     ) -> list[_Item]:
+        """`escapes`: given when `dominators` is the tree of exactly `members` (a whole
+        graph level, not one branch of it), to refuse most forks without walking them."""
         if depth >= MAX_NESTING:
             # No room for another Parallel: the whole scope in topological order.
             return [_NodeItem(n) for n in order]
@@ -286,7 +294,9 @@ class _Builder:
                 continue
             placed.add(node_id)
             items.append(_NodeItem(node_id))
-            branches = self._parallel_branches(node_id, order, members, postdom, dominators)
+            branches = self._parallel_branches(
+                node_id, order, members, postdom, dominators, escapes=escapes
+            )
             if branches:
                 items.append(_ParallelItem(node_id, branches))
                 placed.update(n for branch in branches for n in branch)
@@ -307,6 +317,8 @@ class _Builder:
         members: set[str],
         postdom: dict[str, str],
         dominators: DominatorTree,
+        *,
+        escapes: _Escapes | None,
     ) -> list[list[str]]:
         """The independent sub-graphs between `fork` and the node where they all meet, if
         the region between them has no other entry; else [] (serialised in order)."""
@@ -316,6 +328,10 @@ class _Builder:
         # Every path from the fork passes the join, so the nodes between them are those
         # reached from the fork without passing the join.
         join = postdom.get(fork, VIRTUAL_EXIT)
+        if escapes is not None and escapes.leaves(fork, join):
+            # The walk below would meet a second entry; known without walking, which on
+            # deep graphs would cost O(nodes) per fork.
+            return []
         region = self._region(fork, [e.target for e in edges], members, join, dominators)
         if region is None:
             return []
@@ -487,7 +503,7 @@ class _Builder:
         branches = []
         for index, branch in enumerate(item.branches):
             entry, states = self._emit(
-                self._items(branch, set(branch), dominators, depth),
+                self._items(branch, set(branch), dominators, depth, self._escapes_of(item, branch)),
                 item.fork,
                 dominators,
                 None,
@@ -498,6 +514,17 @@ class _Builder:
             if entry is not None:
                 branches.append({"StartAt": entry, "States": states})
         return _join(branches, _state_name(item.fork, "Parallel after "), follow)
+
+    def _escapes_of(self, item: _ParallelItem, branch: list[str]) -> _Escapes:
+        """Escapes within one branch of a Parallel. Every predecessor of a branch node is
+        the fork or in the branch (the region was single-entry), so the graph level's
+        dominator tree, restricted to the branch, is the dominator tree of the fork and the
+        branch alone, which is cheap to build."""
+        order = [item.fork, *branch]
+        within = set(order)
+        preds = {n: [e.source for e in self._in[n] if e.source in within] for n in branch}
+        tree = DominatorTree(immediate_dominators(order, preds, item.fork), item.fork)
+        return _Escapes(order, set(branch), tree, self._out)
 
     def _node_states(
         self, node: Node, follow: str | None, depth: int
@@ -817,6 +844,73 @@ class _Builder:
         if follow is None:
             states[after] = {"Type": "Pass", "End": True}
         return init, states
+
+
+class _Escapes:
+    """For each node f of one graph level: whether an edge from inside f's dominator
+    subtree enters a node that f does not dominate, other than a given join.
+
+    Such a node is reached from f, yet has a predecessor f does not dominate, so the region
+    of a fork f whose join lies outside its subtree is not single-entry. An edge u -> w
+    leaves the subtrees of exactly the tree ancestors of u deeper than idom(w) (Cytron's
+    dominance frontier), so one pass from the leaves up, keeping per subtree the two
+    distinct such w with the shallowest idom, answers every fork in O(1): O(n) per level
+    instead of a walk per fork.
+    """
+
+    def __init__(
+        self,
+        order: list[str],
+        members: set[str],
+        dominators: DominatorTree,
+        outgoing: Mapping[str, list[Edge]],
+    ) -> None:
+        self._dominators = dominators
+        idom = dominators.idom
+        self._depth: dict[str, int] = {}
+        for node in order:  # topological: a node's idom comes before it
+            if node in idom:
+                parent = idom[node]
+                self._depth[node] = 0 if parent == node else self._depth[parent] + 1
+        self._best: dict[str, list[tuple[int, str]]] = {}
+        for node in reversed(order):  # a subtree's nodes before its root
+            if node not in self._depth:
+                continue
+            best = self._best.setdefault(node, [])
+            for edge in outgoing[node]:
+                target = edge.target
+                if target in members and target in idom and idom[target] != node:
+                    _keep_two(best, (self._depth[idom[target]], target))
+            parent = idom[node]
+            if parent != node:
+                parent_best = self._best.setdefault(parent, [])
+                for escape in best:
+                    _keep_two(parent_best, escape)
+
+    def leaves(self, fork: str, join: str) -> bool:
+        """True when the fork's region surely has a second entry (False: walk it)."""
+        depth = self._depth.get(fork)
+        if depth is None:
+            return False
+        # A join inside the subtree would cut paths from the fork to its later nodes.
+        if join != VIRTUAL_EXIT and self._dominators.dominates(fork, join):
+            return False
+        return any(level < depth and target != join for level, target in self._best[fork])
+
+
+def _keep_two(best: list[tuple[int, str]], escape: tuple[int, str]) -> None:
+    """Keep in `best` the two escapes of distinct targets with the shallowest idoms: if
+    any escape avoids a given join and is shallow enough, one of these two does."""
+    level, target = escape
+    for index, (kept_level, kept_target) in enumerate(best):
+        if kept_target == target:
+            if level < kept_level:
+                best[index] = escape
+                best.sort()
+            return
+    best.append(escape)
+    best.sort()
+    del best[2:]
 
 
 def _map(

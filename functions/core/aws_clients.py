@@ -3,19 +3,22 @@
 boto3 clients are thread-safe once made, but making one from the default session is not
 (two threads at once can break the session's loaders), and resources (the DynamoDB
 `Table`) are not thread-safe at all. Locally one process runs every function on many
-threads, so clients are made under a lock and shared, and resources are kept per thread.
-Handles are made lazily: importing a handler costs nothing.
+threads, so clients are made under a lock and shared, and a resource is used by one
+thread at a time. Handles are made lazily, and boto3 itself (~250 ms to import, more than most
+handlers' own code) is imported on first use: importing this module costs nothing.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
-
-import boto3
-from botocore.config import Config
+import weakref
+from typing import TYPE_CHECKING, Any
 
 from functions.core.settings import get_settings
+
+if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config
 
 _lock = threading.Lock()
 # One session: its loader caches the service models, so making a handle for a new thread
@@ -25,6 +28,18 @@ _clients: dict[tuple[str, str, int], Any] = {}
 _per_thread = threading.local()
 # Bumped by reset(), so every thread's resources are made anew too.
 _generation = 0
+# Table handles of threads that have ended, for the next new thread: moto's Step
+# Functions interpreter runs every state on a thread of its own, and making a resource
+# costs ~20 ms, a node's whole budget.
+_idle_tables: list[tuple[int, Any]] = []
+
+
+class _Lease:
+    """A thread's hold on a table handle: the thread's end drops it, which frees the handle."""
+
+    def __init__(self, handle: tuple[int, Any]) -> None:
+        self.handle = handle
+        weakref.finalize(self, _idle_tables.append, handle)
 
 
 def client(service: str, region: str | None = None, config: Config | None = None) -> Any:
@@ -42,20 +57,35 @@ def client(service: str, region: str | None = None, config: Config | None = None
 
 def table() -> Any:
     """This thread's handle on the one DynamoDB table."""
-    cached = getattr(_per_thread, "table", None)
-    if cached is None or cached[0] != _generation:
-        settings = get_settings()
-        with _lock:
-            resource = _shared_session().resource("dynamodb", region_name=settings.region)
-        cached = (_generation, resource.Table(settings.table_name))
-        _per_thread.table = cached
-    return cached[1]
+    lease: _Lease | None = getattr(_per_thread, "table", None)
+    if lease is None or lease.handle[0] != _generation:
+        lease = _Lease(_idle_table() or _new_table())
+        _per_thread.table = lease
+    return lease.handle[1]
+
+
+def _idle_table() -> tuple[int, Any] | None:
+    with _lock:
+        while _idle_tables:
+            handle = _idle_tables.pop()
+            if handle[0] == _generation:
+                return handle
+    return None
+
+
+def _new_table() -> tuple[int, Any]:
+    settings = get_settings()
+    with _lock:
+        resource = _shared_session().resource("dynamodb", region_name=settings.region)
+        return _generation, resource.Table(settings.table_name)
 
 
 def _shared_session() -> boto3.session.Session:
     """The process's session; callers hold the lock."""
     global _session  # noqa: PLW0603 - made once per process (and per reset)
     if _session is None:
+        import boto3  # noqa: PLC0415 - on first use, not at import (see the module doc)
+
         _session = boto3.session.Session()
     return _session
 
@@ -65,5 +95,6 @@ def reset() -> None:
     global _generation, _session  # noqa: PLW0603 - process-wide state is the point
     with _lock:
         _clients.clear()
+        _idle_tables.clear()
         _session = None
         _generation += 1
