@@ -11,6 +11,16 @@ from email import policy
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 
+from pydantic import BaseModel, Field
+
+
+class UploadForm(BaseModel):
+    """The form POST /v1/files/upload reads (routes/service.py), as the OpenAPI document
+    states it: the file as the part `file`, and the end user it belongs to."""
+
+    file: bytes = Field(json_schema_extra={"format": "binary"})
+    user: str | None = None
+
 
 @dataclass(frozen=True)
 class Part:

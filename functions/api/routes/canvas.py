@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api import bodies, canvas_views
 from functions.api.context import require
+from functions.api.contract import Face, documented
 from functions.api.idempotent import start_once
 from functions.core.model import dify_format, documents
 from functions.core.model.run import Run
@@ -68,6 +69,7 @@ class ModuleListBody(BaseModel):
 
 
 @router.post("/workflow/canvas/draft")
+@documented(Face.ACCOUNT, "canvas", body=CanvasDraftBody, errors=(404, 409))
 def save_draft() -> dict[str, Any]:
     body = bodies.read(CanvasDraftBody, router)
     caller = require(router, Scope.WRITE)
@@ -83,6 +85,7 @@ def save_draft() -> dict[str, Any]:
 
 
 @router.post("/workflow/module/list")
+@documented(Face.ACCOUNT, "canvas", body=ModuleListBody)
 def list_modules() -> dict[str, Any]:
     bodies.read(ModuleListBody, router)
     require(router, Scope.READ)
@@ -94,6 +97,7 @@ def list_modules() -> dict[str, Any]:
 
 
 @router.post("/workflow/canvas/publish")
+@documented(Face.ACCOUNT, "canvas", body=CanvasPublishBody, errors=(404, 409))
 def publish() -> dict[str, Any]:
     body = bodies.read(CanvasPublishBody, router)
     caller = require(router, Scope.WRITE)
@@ -110,6 +114,7 @@ def publish() -> dict[str, Any]:
 
 
 @router.post("/workflow/canvas/run")
+@documented(Face.ACCOUNT, "canvas", body=CanvasRunBody, starts_run=True, errors=(404,))
 def test_run() -> dict[str, Any]:
     """A run of the current draft, as Dify's console runs one: answered when it ends, or
     `running` after the blocking bound (then readable by trace)."""
@@ -135,6 +140,7 @@ def test_run() -> dict[str, Any]:
 
 
 @router.post("/workflow/canvas/run/record")
+@documented(Face.ACCOUNT, "canvas", body=CanvasIdBody, errors=(404,))
 def run_record() -> dict[str, Any]:
     body = bodies.read(CanvasIdBody, router)
     caller = require(router, Scope.READ)
@@ -143,6 +149,7 @@ def run_record() -> dict[str, Any]:
 
 
 @router.post("/workflow/trace")
+@documented(Face.ACCOUNT, "canvas", body=TraceBody, errors=(404,))
 def trace() -> dict[str, Any]:
     body = bodies.read(TraceBody, router)
     caller = require(router, Scope.READ)

@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.api import bodies, cortex_runs, cortex_views, replies
 from functions.api.context import principal, require
+from functions.api.contract import Face, documented
 from functions.api.cortex_runs import discoverable, run_view, version_view
 from functions.api.replies import buffered_seconds
 from functions.core.model.retention import RetentionBody
@@ -58,6 +59,7 @@ def _buffered(start: Callable[..., replies.Reply], **path: str) -> Response[Any]
 
 
 @router.get("/apps")
+@documented(Face.ACCOUNT, "cortex")
 def list_apps() -> dict[str, Any]:
     caller = require(router, Scope.READ)
     return cortex_views.page([cortex_views.app(caller.tenant_id)], 1, 1)
@@ -67,6 +69,7 @@ def list_apps() -> dict[str, Any]:
 
 
 @router.get("/apps/<app_id>/workflows/discover")
+@documented(Face.ACCOUNT, "cortex")
 def discover(app_id: str, page: Page = 1, take: Take = 20) -> dict[str, Any]:
     _caller(app_id, Scope.READ)
     found = [cortex_views.workflow(r) for r in workflows.list_discoverable()]
@@ -74,12 +77,14 @@ def discover(app_id: str, page: Page = 1, take: Take = 20) -> dict[str, Any]:
 
 
 @router.get("/apps/<app_id>/workflows/discover/<workflow_id>")
+@documented(Face.ACCOUNT, "cortex")
 def get_discoverable(app_id: str, workflow_id: str) -> dict[str, Any]:
     _caller(app_id, Scope.READ)
     return cortex_views.workflow(discoverable(workflow_id))
 
 
 @router.get("/apps/<app_id>/workflows/discover/<workflow_id>/versions/<version>")
+@documented(Face.ACCOUNT, "cortex")
 def get_discoverable_version(app_id: str, workflow_id: str, version: str) -> dict[str, Any]:
     _caller(app_id, Scope.READ)
     record = discoverable(workflow_id)
@@ -87,11 +92,13 @@ def get_discoverable_version(app_id: str, workflow_id: str, version: str) -> dic
 
 
 @router.post("/apps/<app_id>/workflows/discover/<workflow_id>/runs")
+@documented(Face.ACCOUNT, "cortex", body=cortex_runs.RunBody, starts_run=True, streams=True)
 def run_discoverable(app_id: str, workflow_id: str) -> Response[Any]:
     return _buffered(cortex_runs.start_discoverable, app_id=app_id, workflow_id=workflow_id)
 
 
 @router.post("/apps/<app_id>/workflows/discover/<workflow_id>/runs/<run_id>/cancel")
+@documented(Face.ACCOUNT, "cortex", errors=(409,))
 def cancel_discoverable_run(app_id: str, workflow_id: str, run_id: str) -> dict[str, Any]:
     caller = _caller(app_id, Scope.WRITE)
     record = discoverable(workflow_id)
@@ -102,6 +109,7 @@ def cancel_discoverable_run(app_id: str, workflow_id: str, run_id: str) -> dict[
 
 
 @router.get("/apps/<app_id>/workflows")
+@documented(Face.ACCOUNT, "cortex")
 def list_workflows(app_id: str, page: Page = 1, take: Take = 20) -> dict[str, Any]:
     caller = _caller(app_id, Scope.READ)
     found = [cortex_views.workflow(r) for r in workflows.list_all(caller.tenant_id)]
@@ -109,12 +117,14 @@ def list_workflows(app_id: str, page: Page = 1, take: Take = 20) -> dict[str, An
 
 
 @router.get("/apps/<app_id>/workflows/<workflow_id>")
+@documented(Face.ACCOUNT, "cortex")
 def get_workflow(app_id: str, workflow_id: str) -> dict[str, Any]:
     caller = _caller(app_id, Scope.READ)
     return cortex_views.workflow(workflows.get(caller.tenant_id, workflow_id))
 
 
 @router.get("/apps/<app_id>/workflows/<workflow_id>/versions")
+@documented(Face.ACCOUNT, "cortex")
 def list_versions(app_id: str, workflow_id: str, page: Page = 1, take: Take = 20) -> dict[str, Any]:
     caller = _caller(app_id, Scope.READ)
     record = workflows.get(caller.tenant_id, workflow_id)
@@ -123,6 +133,7 @@ def list_versions(app_id: str, workflow_id: str, page: Page = 1, take: Take = 20
 
 
 @router.get("/apps/<app_id>/workflows/<workflow_id>/versions/<version>")
+@documented(Face.ACCOUNT, "cortex")
 def get_version(app_id: str, workflow_id: str, version: str) -> dict[str, Any]:
     caller = _caller(app_id, Scope.READ)
     record = workflows.get(caller.tenant_id, workflow_id)
@@ -130,6 +141,7 @@ def get_version(app_id: str, workflow_id: str, version: str) -> dict[str, Any]:
 
 
 @router.get("/apps/<app_id>/workflows/<workflow_id>/runs")
+@documented(Face.ACCOUNT, "cortex")
 def list_runs(app_id: str, workflow_id: str, page: Page = 1, take: Take = 20) -> dict[str, Any]:
     caller = _caller(app_id, Scope.READ)
     record = _readable(caller, workflow_id)
@@ -140,11 +152,13 @@ def list_runs(app_id: str, workflow_id: str, page: Page = 1, take: Take = 20) ->
 
 
 @router.post("/apps/<app_id>/workflows/<workflow_id>/runs")
+@documented(Face.ACCOUNT, "cortex", body=cortex_runs.RunBody, starts_run=True, streams=True)
 def run_workflow(app_id: str, workflow_id: str) -> Response[Any]:
     return _buffered(cortex_runs.start, app_id=app_id, workflow_id=workflow_id)
 
 
 @router.get("/apps/<app_id>/workflows/<workflow_id>/runs/<run_id>")
+@documented(Face.ACCOUNT, "cortex")
 def get_run(app_id: str, workflow_id: str, run_id: str) -> dict[str, Any]:
     caller = _caller(app_id, Scope.READ)
     record = _readable(caller, workflow_id)
@@ -152,11 +166,13 @@ def get_run(app_id: str, workflow_id: str, run_id: str) -> dict[str, Any]:
 
 
 @router.post("/apps/<app_id>/workflows/<workflow_id>/runs/<run_id>/replay")
+@documented(Face.ACCOUNT, "cortex", body=cortex_runs.ReplayBody, starts_run=True, streams=True)
 def replay_run(app_id: str, workflow_id: str, run_id: str) -> Response[Any]:
     return _buffered(cortex_runs.replay, app_id=app_id, workflow_id=workflow_id, run_id=run_id)
 
 
 @router.post("/apps/<app_id>/workflows/<workflow_id>/runs/<run_id>/cancel")
+@documented(Face.ACCOUNT, "cortex", errors=(409,))
 def cancel_run(app_id: str, workflow_id: str, run_id: str) -> dict[str, Any]:
     caller = _caller(app_id, Scope.WRITE)
     record = workflows.get(caller.tenant_id, workflow_id)
@@ -164,6 +180,7 @@ def cancel_run(app_id: str, workflow_id: str, run_id: str) -> dict[str, Any]:
 
 
 @router.patch("/apps/<app_id>/workflows/<workflow_id>/runs/<run_id>/retention")
+@documented(Face.ACCOUNT, "cortex", body=RetentionBody, errors=(409,))
 def set_retention(app_id: str, workflow_id: str, run_id: str) -> dict[str, Any]:
     body = bodies.read(RetentionBody, router)
     caller = _caller(app_id, Scope.WRITE)

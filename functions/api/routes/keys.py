@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from functions.api import bodies
 from functions.api.context import require
+from functions.api.contract import Face, documented
 from functions.core.ids import new_id
 from functions.core.services import keys, workflows
 from functions.core.services.keys import Scope
@@ -25,6 +26,7 @@ class KeyBody(BaseModel):
 
 
 @router.post("/v1/keys")
+@documented(Face.ACCOUNT, "keys", success=201, body=KeyBody)
 def create_key() -> tuple[dict[str, Any], int]:
     body = bodies.read(KeyBody, router)
     caller = require(router, Scope.ADMIN)
@@ -34,12 +36,14 @@ def create_key() -> tuple[dict[str, Any], int]:
 
 
 @router.get("/v1/keys")
+@documented(Face.ACCOUNT, "keys")
 def list_keys() -> dict[str, Any]:
     caller = require(router, Scope.ADMIN)
     return {"keys": keys.list_all(caller.tenant_id)}
 
 
 @router.delete("/v1/keys/<key_id>")
+@documented(Face.ACCOUNT, "keys")
 def delete_key(key_id: str) -> dict[str, Any]:
     caller = require(router, Scope.ADMIN)
     keys.revoke(caller.tenant_id, key_id)
@@ -51,6 +55,7 @@ class AppKeyBody(BaseModel):
 
 
 @router.post("/v1/workflows/<workflow_id>/keys")
+@documented(Face.ACCOUNT, "keys", success=201, body=AppKeyBody)
 def create_app_key(workflow_id: str) -> tuple[dict[str, Any], int]:
     """An app key for the workflow's service API (Dify's app API key), shown once."""
     body = bodies.read(AppKeyBody, router)
@@ -61,6 +66,7 @@ def create_app_key(workflow_id: str) -> tuple[dict[str, Any], int]:
 
 
 @router.get("/v1/workflows/<workflow_id>/keys")
+@documented(Face.ACCOUNT, "keys")
 def list_app_keys(workflow_id: str) -> dict[str, Any]:
     caller = require(router, Scope.READ)
     workflows.get(caller.tenant_id, workflow_id)
@@ -68,6 +74,7 @@ def list_app_keys(workflow_id: str) -> dict[str, Any]:
 
 
 @router.delete("/v1/workflows/<workflow_id>/keys/<key_id>")
+@documented(Face.ACCOUNT, "keys")
 def delete_app_key(workflow_id: str, key_id: str) -> dict[str, Any]:
     caller = require(router, Scope.WRITE)
     keys.revoke(caller.tenant_id, key_id, workflow_id=workflow_id)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api import bodies, dify_views, multipart, replies, run_requests
 from functions.api.context import principal, raw_body, require_app
+from functions.api.contract import Face, Media, documented
 from functions.api.replies import buffered_seconds
 from functions.core.errors import Refused
 from functions.core.model.run import RunStatus
@@ -34,12 +35,14 @@ class StopBody(BaseModel):
 
 
 @router.post("/v1/workflows/run")
+@documented(Face.APP, "service", body=run_requests.ServiceRunBody, starts_run=True, streams=True)
 def run_published() -> Response[Any]:
     reply = run_requests.handle(principal(router), bodies.of(router), buffered_seconds())
     return replies.buffered(reply)
 
 
 @router.get("/v1/workflows/run/<workflow_run_id>/events")
+@documented(Face.APP, "service", errors=(400,), streams=True)
 def run_events(workflow_run_id: str) -> Response[Any]:
     # In AWS the stream function serves this; here the whole stream, once it ended.
     headers = {k.lower(): v for k, v in (router.current_event.headers or {}).items()}
@@ -53,12 +56,14 @@ def run_events(workflow_run_id: str) -> Response[Any]:
 
 
 @router.get("/v1/workflows/run/<workflow_run_id>")
+@documented(Face.APP, "service")
 def run_detail(workflow_run_id: str) -> dict[str, Any]:
     run = service_runs.get(_app(), workflow_run_id)
     return dify_views.run_detail(run, service_runs.tally(run))
 
 
 @router.post("/v1/workflows/tasks/<task_id>/stop")
+@documented(Face.APP, "service", body=StopBody, errors=(409,))
 def stop_task(task_id: str) -> dict[str, Any]:
     app = _app()
     body = bodies.read(StopBody, router)
@@ -67,6 +72,7 @@ def stop_task(task_id: str) -> dict[str, Any]:
 
 
 @router.get("/v1/workflows/logs")
+@documented(Face.APP, "service")
 def workflow_logs(
     keyword: str | None = None,
     status: str | None = None,
@@ -97,6 +103,13 @@ def workflow_logs(
 
 
 @router.post("/v1/workflows/<workflow_id>/run")
+@documented(
+    Face.EITHER,
+    "service",
+    body=(run_requests.V1RunBody, run_requests.ServiceRunBody),
+    starts_run=True,
+    streams=True,
+)
 def run_workflow(workflow_id: str) -> Response[Any]:
     # Both faces: an account key gets the v1 run, an app key Dify's (see run_requests).
     caller = principal(router)
@@ -107,18 +120,28 @@ def run_workflow(workflow_id: str) -> Response[Any]:
 
 
 @router.get("/v1/parameters")
+@documented(Face.APP, "service")
 def parameters() -> dict[str, Any]:
     app = _app()
     return apps.parameters(apps.load(app.tenant_id, app.workflow_id))
 
 
 @router.get("/v1/info")
+@documented(Face.APP, "service")
 def info() -> dict[str, Any]:
     app = _app()
     return apps.info(apps.load(app.tenant_id, app.workflow_id))
 
 
 @router.post("/v1/files/upload")
+@documented(
+    Face.APP,
+    "service",
+    success=201,
+    body=multipart.UploadForm,
+    media=Media.MULTIPART,
+    errors=(413,),
+)
 def upload_file() -> tuple[dict[str, Any], int]:
     app = _app()
     event = router.current_event

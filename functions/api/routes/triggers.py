@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from functions.api import bodies, v1_views
 from functions.api.context import base_url, raw_body, require
+from functions.api.contract import Face, documented
 from functions.core.services import idempotency, triggers, workflows
 from functions.core.services.keys import Scope
 
@@ -27,6 +28,7 @@ class EventBody(BaseModel):
 
 
 @router.post("/v1/events")
+@documented(Face.ACCOUNT, "triggers", success=202, body=EventBody, starts_run=True, errors=(413,))
 def publish_event() -> tuple[dict[str, Any], int]:
     raw = bodies.of(router)
     body = bodies.parse(EventBody, raw)
@@ -44,6 +46,7 @@ def publish_event() -> tuple[dict[str, Any], int]:
 
 
 @router.post("/v1/workflows/<workflow_id>/webhook/rotate")
+@documented(Face.ACCOUNT, "triggers", errors=(400,))
 def rotate_webhook(workflow_id: str) -> dict[str, Any]:
     caller = require(router, Scope.WRITE)
     record = triggers.rotate_webhook(workflows.get(caller.tenant_id, workflow_id))
@@ -51,6 +54,7 @@ def rotate_webhook(workflow_id: str) -> dict[str, Any]:
 
 
 @router.route("/v1/hooks/<workflow_id>", list(HOOK_METHODS))
+@documented(Face.PUBLIC, "triggers", success=202, errors=(400, 401, 404, 405, 409, 413))
 def call_webhook(workflow_id: str) -> tuple[dict[str, Any], int]:
     event = router.current_event
     request = triggers.WebhookRequest(

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from functions.api import bodies, v1_views
 from functions.api.context import base_url, require
+from functions.api.contract import Face, documented
 from functions.core.model import dify_format, documents, v1_format
 from functions.core.model.v1_format import V1WorkflowBody, V1WorkflowPatch
 from functions.core.services import apps, runs, workflows
@@ -23,6 +24,7 @@ router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__
 
 
 @router.post("/v1/workflows")
+@documented(Face.ACCOUNT, "v1", success=201, body=V1WorkflowBody)
 def create_workflow() -> tuple[dict[str, Any], int]:
     body = bodies.read(V1WorkflowBody, router)
     caller = require(router, Scope.WRITE)
@@ -38,6 +40,7 @@ class ImportBody(BaseModel):
 
 
 @router.post("/v1/workflows/import")
+@documented(Face.ACCOUNT, "v1", success=201, body=ImportBody)
 def import_workflow() -> tuple[dict[str, Any], int]:
     """A new workflow from a Dify document; its service API runs it (see app keys)."""
     body = bodies.read(ImportBody, router)
@@ -52,6 +55,7 @@ def import_workflow() -> tuple[dict[str, Any], int]:
 
 
 @router.get("/v1/workflows")
+@documented(Face.ACCOUNT, "v1")
 def list_workflows() -> dict[str, Any]:
     caller = require(router, Scope.READ)
     url = base_url(router)
@@ -60,12 +64,14 @@ def list_workflows() -> dict[str, Any]:
 
 
 @router.get("/v1/workflows/<workflow_id>")
+@documented(Face.ACCOUNT, "v1")
 def get_workflow(workflow_id: str) -> dict[str, Any]:
     caller = require(router, Scope.READ)
     return v1_views.workflow(workflows.get(caller.tenant_id, workflow_id), base_url(router))
 
 
 @router.put("/v1/workflows/<workflow_id>")
+@documented(Face.ACCOUNT, "v1", body=V1WorkflowPatch, errors=(409,))
 def update_workflow(workflow_id: str) -> dict[str, Any]:
     """Any subset of the fields; only a body that sends a graph (`nodes`/`edges`, or a
     Dify-shaped `graph`) replaces it, and the save publishes the next version."""
@@ -98,6 +104,7 @@ def update_workflow(workflow_id: str) -> dict[str, Any]:
 
 
 @router.get("/v1/workflows/<workflow_id>/versions")
+@documented(Face.ACCOUNT, "v1")
 def list_versions(workflow_id: str) -> dict[str, Any]:
     """The published versions, newest first."""
     caller = require(router, Scope.READ)
@@ -106,6 +113,7 @@ def list_versions(workflow_id: str) -> dict[str, Any]:
 
 
 @router.delete("/v1/workflows/<workflow_id>")
+@documented(Face.ACCOUNT, "v1")
 def delete_workflow(workflow_id: str) -> dict[str, Any]:
     caller = require(router, Scope.WRITE)
     workflows.delete(caller.tenant_id, workflow_id)
@@ -113,6 +121,7 @@ def delete_workflow(workflow_id: str) -> dict[str, Any]:
 
 
 @router.get("/v1/workflows/<workflow_id>/runs")
+@documented(Face.ACCOUNT, "v1")
 def list_runs(workflow_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
     caller = require(router, Scope.READ)
     found = runs.list_for_workflow(caller.tenant_id, workflow_id, limit)
@@ -120,6 +129,7 @@ def list_runs(workflow_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 20)
 
 
 @router.get("/v1/workflows/<workflow_id>/runs/<run_id>")
+@documented(Face.ACCOUNT, "v1")
 def get_run(workflow_id: str, run_id: str) -> dict[str, Any]:
     caller = require(router, Scope.READ)
     run = runs.get(caller.tenant_id, workflow_id, run_id)
