@@ -11,7 +11,12 @@ GRAPHON_VENV := $(VENV)/graphon
 GRAPHON_STAMP := $(GRAPHON_VENV)/.installed
 PYTHON312 ?= $(or $(shell ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.*/bin/python3.12 2>/dev/null | tail -1),$(shell command -v python3.12))
 
-.PHONY: run test test-fast lint typecheck bench synth clean graphon differential
+# Debian's Chromium, which Playwright drives for the run viewer's tests (tests/browser):
+# installed from the distribution when missing, never downloaded by Playwright itself.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: run test test-fast lint typecheck bench synth clean graphon differential chromium
 
 $(STAMP): requirements.txt requirements-dev.txt functions/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +31,7 @@ run: $(STAMP)
 	$(BIN)/python -m local
 
 ## The whole suite: lint, types, unit, integration, HTTP, CDK, conformance, Dify parity.
-test: $(STAMP) $(GRAPHON_STAMP) lint typecheck
+test: $(STAMP) $(GRAPHON_STAMP) $(CHROMIUM) lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 ## The Dify parity test alone, on many more workflows (N of them, from SEED).
@@ -41,6 +46,12 @@ $(GRAPHON_STAMP): $(STAMP) tests/differential/requirements.txt
 	test -x $(GRAPHON_VENV)/bin/python || $(PYTHON312) -m venv $(GRAPHON_VENV)
 	$(GRAPHON_VENV)/bin/pip install --quiet -r tests/differential/requirements.txt
 	touch $(GRAPHON_STAMP)
+
+chromium: $(CHROMIUM)
+
+$(CHROMIUM):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests/unit

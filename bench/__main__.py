@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from bench import (
     canvas_latency,
+    cold_import,
     compile_cost,
+    event_log,
+    load,
+    local_engine,
     replay_latency,
     retention_sweep,
     service_latency,
@@ -15,13 +19,17 @@ from bench import (
 
 for module in (
     compile_cost,
+    cold_import,
     transitions,
+    event_log,
+    local_engine,
     v1_run_latency,
     service_latency,
     trigger_latency,
     canvas_latency,
     replay_latency,
     retention_sweep,
+    load,
 ):
     print(f"\n== {module.__name__} ==", flush=True)
     module.main()

@@ -12,6 +12,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from functions.api import docs
+from functions.api.viewer import pages as viewer_pages
 from infra.compliance import acknowledge, acknowledge_wildcards, resource_finding
 from infra.engine import SERVICE_PREFIX, Engine, run_environment, states_arn
 from infra.lambda_function import LOG_RETENTION, ServiceFunction
@@ -45,6 +46,8 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/v1/workflows/{id}/runs/{runId}": ("GET",),
     "/v1/workflows/{id}/webhook/rotate": ("POST",),
     "/v1/workflows/{id}/versions": ("GET",),
+    "/v1/runs/{runId}": ("GET",),
+    "/v1/runs/{runId}/events": ("GET",),
     "/v1/keys": ("GET", "POST"),
     "/v1/keys/{keyId}": ("DELETE",),
     "/v1/events": ("POST",),
@@ -80,6 +83,8 @@ UNAUTHENTICATED_ROUTES: dict[str, tuple[str, ...]] = {
     WEBHOOK_PATH: ("GET", "POST", "PUT", "PATCH", "DELETE"),
     # The API's description and Swagger UI: public, they hold no data.
     **dict.fromkeys(docs.PUBLIC_PATHS, ("GET",)),
+    # The run viewer's pages and static files: public, the data they show needs a key.
+    **dict.fromkeys(viewer_pages.PUBLIC_PATHS, ("GET",)),
 }
 # The routes that start a run go to the stream function instead (infra/stream.py): they may
 # answer as a server-sent event stream (Dify's `response_mode: streaming`, Cortex's
@@ -90,6 +95,7 @@ STREAM_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("/v1/workflows/run", "POST"),
         ("/v1/workflows/{id}/run", "POST"),
         ("/v1/workflows/run/{id}/events", "GET"),
+        ("/v1/runs/{runId}/events", "GET"),
         ("/apps/{appId}/workflows/{id}/runs", "POST"),
         ("/apps/{appId}/workflows/{id}/runs/{runId}/replay", "POST"),
         ("/apps/{appId}/workflows/discover/{id}/runs", "POST"),
@@ -327,6 +333,13 @@ def _acknowledge_unauthenticated(method: apigw.Method, path: str) -> None:
             "run is started. The stage is throttled."
         )
         if path == WEBHOOK_PATH
+        else (
+            "The run viewer's pages and static files: the same HTML, script and styles for "
+            "everyone, with no data in them; the script reads runs with the key the user "
+            "types into the page, sent in a header to routes that require it. The stage "
+            "is throttled."
+        )
+        if path in viewer_pages.PUBLIC_PATHS
         else (
             "The API's OpenAPI document and Swagger UI: generated from the routes, they "
             "describe the API and read no data; every route they describe needs a key. "

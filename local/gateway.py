@@ -27,6 +27,7 @@ from functions.api import docs
 from functions.api.errors import error_body
 from functions.api.handler import handler as api_handler
 from functions.api.routes import triggers
+from functions.api.viewer import pages as viewer_pages
 from functions.authorizer.handler import handler as authorizer_handler
 from functions.stream import app as stream_function
 from local.aws import ACCOUNT, REGION
@@ -222,7 +223,8 @@ def app() -> Starlette:
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     streamed = [Route(path, stream, methods=[method]) for path, method in stream_function.SERVED]
     hooks = Route(triggers.HOOK_PATH, unauthenticated, methods=list(triggers.HOOK_METHODS))
-    described = [Route(path, unauthenticated, methods=["GET"]) for path in docs.PUBLIC_PATHS]
+    public = (*docs.PUBLIC_PATHS, *viewer_pages.PUBLIC_PATHS)
+    described = [Route(path, unauthenticated, methods=["GET"]) for path in public]
     return Starlette(
         routes=[*streamed, hooks, *described, Route("/{path:path}", proxy, methods=methods)],
         exception_handlers={HTTPException: _refusal},

@@ -40,6 +40,8 @@ def _next_steps(base_url: str, created: dict[str, Any]) -> str:
             f'  .venv/bin/stepcanvas run {demo} --data \'{{"building": "A"}}\' --follow',
             f"  curl -s -X POST {base_url}/v1/workflows/{demo}/run -H 'X-API-Key: {created['key']}'"
             ' -H \'Content-Type: application/json\' -d \'{"data": {"building": "A"}}\'',
+            "Watch the runs in a browser (paste the admin key into the page once):",
+            f"  {base_url}/ui/workflows/{demo}/runs",
         ]
     )
 

@@ -10,6 +10,8 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from functions.api import docs, errors
 from functions.api.routes import canvas, cortex, keys, service, triggers, workflows_v1
+from functions.api.viewer import pages as viewer_pages
+from functions.api.viewer import runs as viewer_runs
 
 logger = Logger(service="stepcanvas-api")
 
@@ -23,6 +25,9 @@ app.include_router(triggers.router)
 app.include_router(workflows_v1.router)
 app.include_router(canvas.router)
 app.include_router(cortex.router)
+# The run viewer: a run by its id (account key), and the public pages that read it.
+app.include_router(viewer_runs.router)
+app.include_router(viewer_pages.router)
 # After the routes: the document describes them.
 docs.register(app)
 

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from functions.api import bodies, cortex_runs, errors, run_requests
 from functions.api.context import principal_from
 from functions.api.replies import SSE_HEADERS, Reply, StreamReply
+from functions.api.viewer import runs as viewer_runs
 from functions.core.errors import DomainError
 from functions.core.services.keys import Principal
 from functions.core.settings import get_settings
@@ -46,8 +47,12 @@ ROUTES: dict[str, Handler] = {
 }
 # A stream resumed: GET, with the client's Last-Event-ID.
 RESUME_PATH = "/v1/workflows/run/{workflow_run_id}/events"
+# A run's stream for an account key (the run viewer's), also with Last-Event-ID.
+RUN_EVENTS_PATH = "/v1/runs/{run_id}/events"
 # Every (path, method) this function serves.
-SERVED = frozenset({*((path, "POST") for path in ROUTES), (RESUME_PATH, "GET")})
+SERVED = frozenset(
+    {*((path, "POST") for path in ROUTES), (RESUME_PATH, "GET"), (RUN_EVENTS_PATH, "GET")}
+)
 
 
 def caller(request: Request) -> Principal:
@@ -84,6 +89,16 @@ async def resume(request: Request) -> Response:
     )
 
 
+async def run_events(request: Request) -> Response:
+    return await _answer(
+        viewer_runs.events,
+        caller(request),
+        get_settings().service_stream_seconds,
+        run_id=request.path_params["run_id"],
+        last_event_id=request.headers.get("last-event-id"),
+    )
+
+
 async def _answer(handler: Handler, *args: Any, **kwargs: Any) -> Response:
     try:
         reply = await run_in_threadpool(handler, *args, **kwargs)
@@ -106,6 +121,7 @@ app = Starlette(
     routes=[
         *(Route(path, _endpoint(handler), methods=["POST"]) for path, handler in ROUTES.items()),
         Route(RESUME_PATH, resume, methods=["GET"]),
+        Route(RUN_EVENTS_PATH, run_events, methods=["GET"]),
     ],
     exception_handlers={Exception: _internal_error},
 )

@@ -402,8 +402,9 @@ def test_api_function_publishes_on_the_custom_bus_and_sends_to_the_queue(synth: 
 def test_trigger_routes_are_listed() -> None:
     assert ROUTES["/v1/events"] == ("POST",)
     assert ROUTES["/v1/workflows/{id}/webhook/rotate"] == ("POST",)
-    # Webhooks and the API's description are the only routes without a key.
-    assert set(UNAUTHENTICATED_ROUTES) == {HOOK_PATH, "/swagger", "/openapi.json"}
+    # Webhooks, the API's description and the run viewer's pages are the only routes without a key.
+    viewer = {"/ui/runs/{runId}", "/ui/workflows/{id}/runs", "/ui/assets/{name}"}
+    assert set(UNAUTHENTICATED_ROUTES) == {HOOK_PATH, "/swagger", "/openapi.json", *viewer}
     assert UNAUTHENTICATED_ROUTES["/swagger"] == UNAUTHENTICATED_ROUTES["/openapi.json"] == ("GET",)
     assert set(UNAUTHENTICATED_ROUTES[HOOK_PATH]) == {"GET", "POST", "PUT", "PATCH", "DELETE"}
     assert not {path for path in ROUTES if path.startswith("/v1/hooks")}
