@@ -1,8 +1,9 @@
 """The wrapper every node function shares.
 
-It turns the task input built by the compiler into a typed config and a variable pool,
-writes `node_started`, runs the node, writes `node_finished` (inputs, outputs, status,
-error, elapsed time, tokens) and returns the outputs for the state machine to carry.
+It turns the task input built by the compiler (functions/core/model/task.py) into a typed
+config and a variable pool, writes `node_started`, runs the node, writes `node_finished`
+(inputs, outputs, status, error, elapsed time, tokens) and returns the outputs for the
+state machine to carry.
 A node error is recorded and re-raised, so the state machine's Retry/Catch decide what
 happens next.
 """
@@ -11,15 +12,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ValidationError
 
-from functions.core import clock, payloads
+from functions.core import clock, observability, payloads
 from functions.core.data import runs as run_store
 from functions.core.errors import NodeError
 from functions.core.model.run import EventType, StepEvent, StepStatus
+from functions.core.model.task import TaskInput
 from functions.core.model.workflow import state_key
 from functions.core.services import environment
 from functions.core.variables import VariablePool
@@ -32,50 +34,8 @@ NodeRun = Callable[[C, NodeContext], NodeResult]
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-class TaskNode(BaseModel):
-    id: str
-    type: str
-    title: str = ""
-    config: str  # JSON text, so no key of the user's config is read as an ASL path
-    inlineLimit: int | None = None
-    # Set when an error strategy handles this node's failure (see the compiler).
-    errorStrategy: str | None = None
-    # Set when the task only evaluates a step field of the node (`conditional`), in another
-    # node type's function: it records nothing but a failure, under the node and naming
-    # the field, so a skipped node has no events and a node that runs only its own.
-    evaluates: str | None = None
-
-
-class ReplayRef(BaseModel):
-    """A replay's original run and the nodes whose states it reuses (in `$.vars`)."""
-
-    runId: str
-    reuse: list[str] = []
-
-
-class RunRef(BaseModel):
-    runId: str
-    workflowId: str
-    tenantId: str
-    # What the run executes (see Run.version); its environment is that version's.
-    version: int | Literal["draft"] | None = None
-    replay: ReplayRef | None = None
-    # The TTL of the run's events (0: kept), fixed when the run started; the run's end
-    # aligns them if its retention changed meanwhile (functions/core/data/runs.py).
-    eventTtl: int = 0
-
-
-class TaskInput(BaseModel):
-    """The Parameters of every node Task (see statemachines/compiler.py)."""
-
-    node: TaskNode
-    run: RunRef
-    trigger: Any = None
-    sys: dict[str, Any] = {}
-    vars: dict[str, Any] = {}
-
-
 def node_handler(run: NodeRun[C], config_model: type[C]) -> LambdaHandler:
+    @observability.traced
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         task = TaskInput.model_validate(event)
@@ -137,6 +97,7 @@ def finish(task: TaskInput, step: Step, result: NodeResult) -> dict[str, Any]:
         state["handle"] = result.handle
     if task.node.evaluates is None:
         _record_success(task, step, state, inputs=result.inputs, tokens=result.tokens)
+        observability.node_finished(task.node.type, step.elapsed_ms(), result.tokens)
     return state
 
 
@@ -184,6 +145,7 @@ def fail(task: TaskInput, step: Step, exc: Exception) -> NodeFailed:
         error=message,
         handled=task.node.errorStrategy is not None or None,
     )
+    observability.node_failed(task.node.type, step.elapsed_ms())
     logger.warning("node failed", extra={"error": message})
     return NodeFailed(message, _error_type(exc))
 

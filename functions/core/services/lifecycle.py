@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from functions.core import clock, payloads
+from functions.core import clock, observability, payloads
 from functions.core.data import runs as run_store
 from functions.core.model.run import EventType, Run, RunStatus, StepEvent, StepStatus
+from functions.core.model.task import TaskNode
 from functions.core.model.workflow import FAIL_BRANCH_HANDLE, ErrorStrategy, state_key
 
 UNFINISHED = {RunStatus.PENDING, RunStatus.RUNNING}
@@ -91,7 +92,7 @@ def stop(run: Run, cause: str) -> bool:
 
 
 def recover(
-    run_id: str, node: dict[str, Any], error: dict[str, Any], event_ttl: int | None
+    run_id: str, node: TaskNode, error: dict[str, Any], event_ttl: int | None
 ) -> dict[str, Any]:
     """A node with an error strategy failed: the outputs the run goes on with.
 
@@ -99,13 +100,15 @@ def recover(
     outputs the strategy gives (error fields, defaults) and, for fail-branch, the handle.
     """
     message, kind = _error_message(error), _error_type(error)
-    strategy = ErrorStrategy(node["errorStrategy"])
+    if node.errorStrategy is None:
+        raise ValueError(f"node '{node.id}' has no error strategy to recover by")
+    strategy = ErrorStrategy(node.errorStrategy)
     outputs: dict[str, Any] = {"error_message": message, "error_type": kind}
     state: dict[str, Any] = {}
     if strategy is ErrorStrategy.FAIL_BRANCH:
         state["handle"] = FAIL_BRANCH_HANDLE
     elif strategy is ErrorStrategy.DEFAULT_VALUE:
-        outputs = {**json.loads(node.get("defaultOutputs") or "{}"), **outputs}
+        outputs = {**json.loads(node.defaultOutputs or "{}"), **outputs}
     else:
         outputs["result"] = None
     run_store.append_event(
@@ -113,9 +116,9 @@ def recover(
         StepEvent(
             type=EventType.NODE_FINISHED,
             at=clock.iso(),
-            node_id=node["id"],
-            node_type=node["type"],
-            title=node.get("title") or node["id"],
+            node_id=node.id,
+            node_type=node.type,
+            title=node.title or node.id,
             status=StepStatus.EXCEPTION,
             outputs=outputs,
             error=message,
@@ -130,6 +133,7 @@ def _finish(run: Run, status: RunStatus, **fields: Any) -> None:
     # A stop that got there first wins: the run stays `stopped`.
     stored = run_store.transition(finished, UNFINISHED)
     if stored:
+        observability.run_finished(run.workflow_id, run.triggered_by, status)
         run_store.append_event(
             run.id,
             StepEvent(

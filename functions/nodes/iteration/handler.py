@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from functions.core.model.task import IterationTask, StepAction
 from functions.nodes import runtime
 from functions.nodes.iteration.entities import IterationConfig
 from functions.nodes.iteration.node import collect, prepare
@@ -12,14 +13,17 @@ from functions.nodes.iteration.node import collect, prepare
 
 @runtime.logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
-    task = runtime.TaskInput.model_validate(event)
+    task = IterationTask.model_validate(event)
+    runtime.logger.append_keys(run_id=task.run.runId, node_id=task.node.id)
     config = IterationConfig.model_validate(json.loads(task.node.config))
-    if event["action"] == "prepare":
+    if task.action is StepAction.PREPARE:
         step = runtime.start(task)
         try:
             items = prepare(config, runtime.context(task))
         except Exception as exc:
             raise runtime.fail(task, step, exc) from exc
         return {"items": items, "startedAt": step.startedAt}
-    step = runtime.Step(startedAt=event["results"]["startedAt"])
-    return runtime.finish(task, step, collect(config, event["results"]["items"]))
+    if task.results is None:
+        raise ValueError(f"iteration '{task.node.id}': collect has no results to collect")
+    step = runtime.Step(startedAt=task.results.startedAt)
+    return runtime.finish(task, step, collect(config, task.results.items))

@@ -1,11 +1,10 @@
 """The loop node's tasks around its body (statemachines/compiler.py `_loop`).
 
-`init` (before the first round), `check` (after each round) and, optionally, `apply`
-(right after a body assigner) return the loop's state for `$.vars.<loop>`: its variables
-as the loop's outputs (claim-checked like any outputs, so the body reads `[loop id,
-label]` through the pool), plus `done`, `count` (rounds run), `startedAt` and `applied`
-(assigners already applied this round). `check` returns the whole new `vars`: the body's
-states removed, so the next round's guards start fresh.
+`init` (before the first round) and `check` (after each round) return the loop's state
+for `$.vars.<loop>`: its variables as the loop's outputs (claim-checked like any outputs,
+so the body reads `[loop id, label]` through the pool), plus `done`, `count` (rounds run)
+and `startedAt`. `check` returns the whole new `vars`: the body's states removed, so the
+next round's guards start fresh.
 
 Dify's semantics: the break conditions are tested before the first round too (holding
 there, the body never runs) and after every round, once the round's assignments are
@@ -24,6 +23,7 @@ from functions.core import payloads
 from functions.core.errors import NodeError
 from functions.core.expressions import dify_conditions
 from functions.core.expressions.dify_conditions import Lookup
+from functions.core.model.task import TaskInput
 from functions.core.model.workflow import state_key
 from functions.core.variables import VariablePool
 from functions.nodes import runtime
@@ -39,7 +39,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def init(task: runtime.TaskInput, config: LoopConfig) -> dict[str, Any]:
+def init(task: TaskInput, config: LoopConfig) -> dict[str, Any]:
     step = runtime.start(task)
     try:
         variables = initial_variables(config, runtime.context(task))
@@ -50,7 +50,7 @@ def init(task: runtime.TaskInput, config: LoopConfig) -> dict[str, Any]:
 
 
 def check(
-    task: runtime.TaskInput, config: LoopConfig, body: list[str], ends: list[str] | None = None
+    task: TaskInput, config: LoopConfig, body: list[str], ends: list[str] | None = None
 ) -> dict[str, Any]:
     """`ends`: state keys of the body's loop-end nodes (Dify's "exit loop"); one that ran
     ends the loop after this round."""
@@ -66,9 +66,7 @@ def check(
         return remaining
     try:
         variables = dict(payloads.unpack(loop) or {})
-        applied = set(loop.get("applied", ()))
-        pending = (task.vars.get(k) for k in body if k not in applied)
-        apply_updates(task.node.id, variables, pending)
+        apply_updates(task.node.id, variables, (task.vars.get(k) for k in body))
         count = int(loop.get("count", 0)) + 1
         ended = any(key in task.vars for key in ends or ())
         done = (
@@ -80,24 +78,6 @@ def check(
         raise runtime.fail(task, step, exc) from exc
     remaining[key] = _state(task, config, step, variables, count=count, done=done)
     return remaining
-
-
-def apply(task: runtime.TaskInput, assigner: str) -> dict[str, Any]:
-    """The loop's state with one body assigner's updates applied at once (so later body
-    nodes of the round read the new values, as in Dify); `check` skips it afterwards."""
-    key = state_key(task.node.id)
-    loop = task.vars.get(key)
-    if not isinstance(loop, dict) or "startedAt" not in loop:
-        raise NodeError(f"loop '{task.node.id}' has no state to update; did its init run?", ERROR)
-    variables = dict(payloads.unpack(loop) or {})
-    apply_updates(task.node.id, variables, [task.vars.get(assigner)])
-    state = payloads.pack(task.run.runId, task.node.id, variables, task.node.inlineLimit)
-    applied = [*loop.get("applied", []), assigner]
-    return {
-        **{k: v for k, v in loop.items() if k not in ("outputs", "ref")},
-        **state,
-        "applied": applied,
-    }
 
 
 def initial_variables(config: LoopConfig, ctx: NodeContext) -> dict[str, Any]:
@@ -150,7 +130,7 @@ def apply_updates(
 
 
 def _state(
-    task: runtime.TaskInput,
+    task: TaskInput,
     config: LoopConfig,
     step: runtime.Step,
     variables: dict[str, Any],
@@ -167,9 +147,7 @@ def _state(
     return {**state, "done": done, "count": count, "startedAt": step.startedAt}
 
 
-def _pool(
-    task: runtime.TaskInput, states: dict[str, Any], variables: dict[str, Any]
-) -> VariablePool:
+def _pool(task: TaskInput, states: dict[str, Any], variables: dict[str, Any]) -> VariablePool:
     """The pool the break conditions see: this round's states, the loop's new variables."""
     probe = {**states, state_key(task.node.id): {"outputs": variables}}
     return VariablePool(node_states=probe, trigger=task.trigger, system=task.sys)

@@ -312,21 +312,3 @@ def test_a_loop_end_node_that_ran_ends_the_loop(local_aws: aws.LocalAws) -> None
 
     assert new_vars["loop"]["done"] is True
     assert new_vars["loop"]["outputs"]["loop_round"] == 1
-
-
-def test_apply_updates_the_loop_at_once_and_check_skips_what_was_applied(
-    local_aws: aws.LocalAws,
-) -> None:
-    loop_state = call("init", loop_config(), UPSTREAM)
-    variables = {**UPSTREAM, "loop": loop_state, "assign": adds(1, "a")}
-
-    applied = call("apply", loop_config(), variables, assigner="assign")
-
-    assert applied["outputs"] == {"total": 1, "seen": ["x", "a"]}
-    assert applied["applied"] == ["assign"]
-    assert (applied["done"], applied["count"]) == (False, 0)
-    # A later body node changed nothing; check must not apply the assigner a second time.
-    variables = {**variables, "loop": {**applied, "outputs": {"total": 1, "seen": ["kept"]}}}
-    after = call("check", loop_config(), variables, body=["assign"])
-    assert after["loop"]["outputs"] == {"total": 1, "seen": ["kept"]}
-    assert "applied" not in after["loop"]
