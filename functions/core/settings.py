@@ -17,12 +17,16 @@ class Settings(BaseModel):
     # Node type -> Lambda function ARN; the compiler points each Task at one of these.
     node_function_arns: dict[str, str] = Field(default_factory=dict, alias="NODE_FUNCTION_ARNS")
     runs_function_arn: str = Field(default="", alias="RUNS_FUNCTION_ARN")
+    # What the core validates and compiles with (functions/core/catalog.py): module:attribute.
+    node_catalog: str = Field(default="functions.wiring:NODE_TYPES", alias="NODE_CATALOG")
     # The function code nodes run user code in (functions/sandbox); none: in-process.
     code_sandbox_function_arn: str = Field(default="", alias="CODE_SANDBOX_FUNCTION_ARN")
     state_machine_role_arn: str = Field(default="", alias="STATE_MACHINE_ROLE_ARN")
     state_machine_prefix: str = Field(default="stepcanvas", alias="STATE_MACHINE_PREFIX")
     # Where compiled state machines log failed executions (set by CDK; empty locally).
     state_machine_log_group_arn: str = Field(default="", alias="STATE_MACHINE_LOG_GROUP_ARN")
+    # Whether compiled state machines trace executions in X-Ray (CDK sets it; off locally).
+    state_machine_tracing: bool = Field(default=False, alias="STATE_MACHINE_TRACING")
     # Which model provider `ai-generate`/`llm` nodes use: local | bedrock | openai.
     llm_provider: str = Field(default="local", alias="LLM_PROVIDER")
     llm_model: str = Field(default="", alias="LLM_MODEL")

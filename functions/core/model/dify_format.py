@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from functions.core import nesting
+from functions.core.catalog import node_types
 from functions.core.errors import InvalidWorkflow, Problem
 from functions.core.model import dify_environment, dify_graph
 from functions.core.model.workflow import BODY_START_TYPES, Draft, NodeType
@@ -115,10 +116,7 @@ def with_graph(document: dict[str, Any], graph: dict[str, Any]) -> Draft:
 
 
 def _supported() -> frozenset[NodeType]:
-    # Imported here: the catalog imports every node package, which import the model.
-    from functions.nodes.catalog import NODES  # noqa: PLC0415
-
-    return frozenset(NODES) | BODY_START_TYPES
+    return node_types().supported() | BODY_START_TYPES
 
 
 def _load(text: str) -> dict[str, Any]:

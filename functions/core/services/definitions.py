@@ -7,13 +7,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from functions.core.catalog import node_types
 from functions.core.errors import InvalidWorkflow, Problem
 from functions.core.expressions.templates import Selector
 from functions.core.model.validation import validate_graph
 from functions.core.model.workflow import BODY_START_TYPES, Graph, Node
 from functions.core.settings import get_settings
-from functions.nodes.catalog import NODES
-from statemachines.compiler import Targets, compile_workflow
 
 # Step Functions refuses definitions over 1 MiB.
 MAX_DEFINITION_BYTES = 1024 * 1024
@@ -46,16 +45,9 @@ def build_definition(
 ) -> dict[str, Any]:
     """Validate (adding `known`, what the importer found) and compile, or raise with
     every problem at once."""
-    settings = get_settings()
     _validate(graph, entry, known)
     assert entry is not None  # validate_graph refuses a graph without one
-    definition = compile_workflow(
-        graph,
-        entry=entry,
-        targets=Targets(
-            node_functions=settings.node_function_arns, runs_function=settings.runs_function_arn
-        ),
-    )
+    definition = node_types().compile(graph, entry)
     size = len(json.dumps(definition, ensure_ascii=False).encode())
     if size > MAX_DEFINITION_BYTES:
         raise InvalidWorkflow(
@@ -74,9 +66,11 @@ def _check_config(node: Node) -> tuple[list[str], list[Selector]]:
     if node.type in BODY_START_TYPES:
         return [], []  # a marker where a body starts: no config, no task
     try:
-        config = NODES[node.type].config.model_validate(node.config)
+        config = node_types().config(node)
     except ValidationError as exc:
         return [_config_error(error["loc"], error["msg"]) for error in exc.errors()], []
+    if config is None:
+        return [], []  # validation refuses the unsupported type itself
     refused = [_config_error((field,), reason) for field, reason in config.save_problems()]
     return refused, config.references()
 
@@ -87,10 +81,8 @@ def _config_error(location: tuple[int | str, ...], message: str) -> str:
 
 
 def _handles(node: Node) -> set[str] | None:
-    spec = NODES.get(node.type)
-    if spec is None:
-        return None
     try:
-        return spec.config.model_validate(node.config).handles()
+        config = node_types().config(node)
     except ValidationError:
         return None
+    return None if config is None else config.handles()

@@ -16,15 +16,13 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from functions.core.catalog import node_types
 from functions.core.data import runs as run_store
 from functions.core.errors import Conflict, NodeError, NotFound, Refused
 from functions.core.model.run import EventType, Run, RunStatus, StepEvent
 from functions.core.model.workflow import Graph, NodeType
 from functions.core.services import apps, files, runs
 from functions.core.settings import get_settings
-from functions.nodes.llm.providers import provider_for
-from functions.nodes.start.entities import StartConfig
-from functions.nodes.start.inputs import InvalidInput, prepare_inputs
 
 logger = Logger(service="stepcanvas-service-api")
 
@@ -128,8 +126,8 @@ def _check_inputs(graph: Graph, inputs: dict[str, Any]) -> None:
     for node in graph.nodes:
         if node.type is NodeType.START:
             try:
-                prepare_inputs(StartConfig.model_validate(node.config).variables, inputs)
-            except InvalidInput as exc:
+                node_types().check_start_inputs(node.config, inputs)
+            except NodeError as exc:
                 raise Refused("invalid_param", str(exc)) from exc
 
 
@@ -137,7 +135,7 @@ def _check_model_provider(graph: Graph) -> None:
     if not any(node.type in _MODEL_NODES for node in graph.nodes):
         return
     try:
-        provider_for(get_settings())
+        node_types().check_model_provider()
     except NodeError as exc:
         raise Refused(
             "provider_not_initialize", f"no model provider is configured for this app: {exc}"

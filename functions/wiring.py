@@ -1,0 +1,40 @@
+"""The node catalogue and the compiler behind the core's port (functions/core/catalog.py):
+the one module that binds the core to the layers above it (the default NODE_CATALOG)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.core.catalog import ConfigRules
+from functions.core.model.workflow import Graph, Node, NodeType
+from functions.core.settings import get_settings
+from functions.nodes.catalog import NODES
+from functions.nodes.llm.providers import provider_for
+from functions.nodes.start.entities import StartConfig
+from functions.nodes.start.inputs import prepare_inputs
+from statemachines.compiler import Targets, compile_workflow
+
+
+class _NodeTypes:
+    def supported(self) -> frozenset[NodeType]:
+        return frozenset(NODES)
+
+    def config(self, node: Node) -> ConfigRules | None:
+        spec = NODES.get(node.type)
+        return None if spec is None else spec.config.model_validate(node.config)
+
+    def compile(self, graph: Graph, entry: str) -> dict[str, Any]:
+        settings = get_settings()
+        targets = Targets(
+            node_functions=settings.node_function_arns, runs_function=settings.runs_function_arn
+        )
+        return compile_workflow(graph, entry=entry, targets=targets)
+
+    def check_start_inputs(self, start_config: dict[str, Any], inputs: dict[str, Any]) -> None:
+        prepare_inputs(StartConfig.model_validate(start_config).variables, inputs)
+
+    def check_model_provider(self) -> None:
+        provider_for(get_settings())
+
+
+NODE_TYPES = _NodeTypes()
