@@ -49,9 +49,13 @@ STREAM_BATCH = 100
 _sequence = itertools.count(time.time_ns())
 
 
+# The pump waits this long for a message (SQS long polling: moto wakes the receive when
+# one is sent), so an idle server costs nothing and schedules are checked each second.
+RECEIVE_WAIT_SECONDS = 1
+
+
 class TriggerPump:
-    def __init__(self, poll_seconds: float = 0.1, expire_seconds: float = EXPIRE_SECONDS) -> None:
-        self._poll_seconds = poll_seconds
+    def __init__(self, expire_seconds: float = EXPIRE_SECONDS) -> None:
         self._expire_seconds = expire_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="trigger-pump", daemon=True)
@@ -83,11 +87,10 @@ class TriggerPump:
                 if minute > self._ticked:
                     self._ticked = minute
                     tick(minute)
-                while drain():
-                    pass
+                drain(wait_seconds=RECEIVE_WAIT_SECONDS)
             except Exception:  # a bad schedule or message must not stop every trigger
                 logger.exception("the local trigger pump failed a round")
-            self._stop.wait(self._poll_seconds)
+                self._stop.wait(RECEIVE_WAIT_SECONDS)
 
 
 def tick(minute: datetime) -> int:
@@ -115,11 +118,15 @@ def _fires(schedule: dict[str, Any], minute: datetime) -> bool:
     return elapsed > 0 and elapsed % parsed.rate_seconds == 0
 
 
-def drain() -> int:
-    """Hand one batch of the queue to the dispatcher; how many messages it held."""
+def drain(wait_seconds: int = 0) -> int:
+    """Hand one batch of the queue to the dispatcher (waiting up to `wait_seconds` for a
+    first message); how many messages it held."""
     queue_url = get_settings().trigger_queue_url
     answer = _sqs().receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=10,
+        AttributeNames=["All"],
+        WaitTimeSeconds=wait_seconds,
     )
     received = answer.get("Messages", [])
     if not received:
