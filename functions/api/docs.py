@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 from pydantic import BaseModel, Field
 
 from functions.api import contract
@@ -31,10 +31,6 @@ _DOCUMENT: dict[str, Any] = {
     "version": "1.0.0",
     "description": "The v1 management API, Dify's workflow-app service API, the canvas "
     "editor API and the Cortex workflows API of one Stepcanvas deployment.",
-    "security_schemes": {
-        "apiKey": APIKey(name="X-API-Key", in_=APIKeyIn.header, description="An account key"),
-        "bearer": HTTPBearer(description="An account key, or a Dify-style app key"),
-    },
     "security": [{"apiKey": []}, {"bearer": []}],
 }
 _REF = "#/components/schemas/{model}"
@@ -73,7 +69,10 @@ class ErrorBody(BaseModel):
 
 
 def register(app: APIGatewayRestResolver) -> None:
-    app.enable_swagger(path=SWAGGER_PATH, **_DOCUMENT)
+    """/openapi.json and /swagger. Powertools' own `enable_swagger` would import its
+    OpenAPI models (a quarter of the function's cold start) at registration, and its page
+    would show the document before the contracts are written in: this serves its page,
+    over the completed document, and loads the models when a document is asked for."""
 
     @app.get(DOCUMENT_PATH, include_in_schema=False)
     def openapi_document() -> Response[str]:
@@ -81,11 +80,42 @@ def register(app: APIGatewayRestResolver) -> None:
             status_code=200, content_type=content_types.APPLICATION_JSON, body=document(app)
         )
 
+    @app.get(SWAGGER_PATH, include_in_schema=False)
+    def swagger_ui() -> Response[str]:
+        return Response(status_code=200, content_type="text/html", body=swagger_page(app))
+
 
 def document(app: APIGatewayRestResolver) -> str:
     """The document as served (and as committed in docs/openapi.json)."""
-    generated: dict[str, Any] = json.loads(app.get_openapi_json_schema(**_DOCUMENT))
+    from aws_lambda_powertools.event_handler.openapi.models import (  # noqa: PLC0415 - see register
+        APIKey,
+        APIKeyIn,
+        HTTPBearer,
+        SecurityScheme,
+    )
+
+    schemes: dict[str, SecurityScheme] = {
+        "apiKey": APIKey(name="X-API-Key", in_=APIKeyIn.header, description="An account key"),
+        "bearer": HTTPBearer(description="An account key, or a Dify-style app key"),
+    }
+    generated: dict[str, Any] = json.loads(
+        app.get_openapi_json_schema(**_DOCUMENT, security_schemes=schemes)
+    )
     return json.dumps(completed(app, generated))
+
+
+def swagger_page(app: APIGatewayRestResolver) -> str:
+    """Powertools' Swagger UI page, its script and styles inlined (nothing is fetched)."""
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui  # noqa: PLC0415
+
+    assets = Path(swagger_ui.__file__).parent
+    return swagger_ui.generate_swagger_html(
+        spec=document(app).replace("</", "<\\/"),  # no `</script>` inside the page's script
+        swagger_js=(assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        swagger_css=(assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
+        swagger_base_url="",
+        oauth2_config=None,
+    )
 
 
 def completed(app: APIGatewayRestResolver, generated: dict[str, Any]) -> dict[str, Any]:
