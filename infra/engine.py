@@ -247,4 +247,7 @@ def run_environment(scope: Construct, *, storage: Storage, engine: Engine) -> di
         "STATE_MACHINE_ROLE_ARN": engine.state_machine_role.role_arn,
         "STATE_MACHINE_PREFIX": SERVICE_PREFIX,
         "STATE_MACHINE_LOG_GROUP_ARN": engine.execution_logs.log_group_arn,
+        # Each execution traced in X-Ray, its Lambda tasks in the same trace (the machine
+        # role may write X-Ray: Engine._state_machine_role).
+        "STATE_MACHINE_TRACING": "true",
     }

@@ -13,10 +13,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from functions.core.observability import NAMESPACE
 from infra.compliance import acknowledge, acknowledge_wildcards
 from infra.lambda_asset import ARCHITECTURE, RUNTIME
 
-METRICS_NAMESPACE = "Stepcanvas"
+# Where functions/core/observability.py writes the run and node metrics (EMF).
+METRICS_NAMESPACE = NAMESPACE
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 
@@ -55,10 +57,13 @@ class ServiceFunction(Construct):
         environment: Mapping[str, str],
         memory_size: int = 512,
         layers: Sequence[lambda_.ILayerVersion] = (),
+        # Active X-Ray tracing (functions/core/observability.py adds the handler's own
+        # subsegments); only the zero-permission code sandbox turns it off.
         tracing: lambda_.Tracing = lambda_.Tracing.ACTIVE,
         placement: Placement | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.service = service
         self.role = iam.Role(
             self,
             "Role",

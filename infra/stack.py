@@ -1,4 +1,5 @@
-"""The Stepcanvas stack: storage, engine, triggers, API and alarms, sharing one code asset."""
+"""The Stepcanvas stack: storage, engine, triggers, API, alarms and the dashboard, sharing
+one code asset."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from functions.nodes.catalog import RUNS_FUNCTION_NAME
+from functions.nodes.catalog import NODES, RUNS_FUNCTION_NAME, Capability
 from infra.api import Api
-from infra.engine import Engine, run_environment
+from infra.engine import SERVICE_PREFIX, Engine, run_environment
 from infra.lambda_asset import lambda_code
-from infra.monitoring import Monitoring
+from infra.lambda_function import ServiceFunction
+from infra.monitoring import ALARM_EMAIL_CONTEXT, Monitoring
+from infra.observability import Dashboard
 from infra.retention import Retention
 from infra.storage import Storage
 from infra.triggers import Triggers
@@ -48,7 +51,11 @@ class StepcanvasStack(Stack):
         )
         api = Api(self, "Api", code=code, storage=storage, engine=engine, triggers=triggers)
         retention = Retention(self, "Retention", code=code, storage=storage)
-        Monitoring(
+        dead_letter_queues = {
+            "trigger": triggers.dead_letter_queue,
+            "retention": retention.failures,
+        }
+        monitoring = Monitoring(
             self,
             "Monitoring",
             rest_api=api.rest_api,
@@ -59,10 +66,26 @@ class StepcanvasStack(Stack):
                 "dispatcher": triggers.dispatcher,
                 "retention": retention.function,
             },
-            dead_letter_queues={
-                "trigger": triggers.dead_letter_queue,
-                "retention": retention.failures,
+            dead_letter_queues=dead_letter_queues,
+            alarm_email=self._optional_setting(ALARM_EMAIL_CONTEXT),
+        )
+        dashboard = Dashboard(
+            self,
+            "Dashboard",
+            rest_api=api.rest_api,
+            # Every function of the stack, by its service name without the prefix.
+            functions={
+                found.service.removeprefix(f"{SERVICE_PREFIX}-"): found.function
+                for found in self.node.find_all()
+                if isinstance(found, ServiceFunction)
             },
+            dead_letter_queues=dead_letter_queues,
+            node_types=[spec.type.value for spec in NODES.values()],
+            model_node_types=[
+                spec.type.value
+                for spec in NODES.values()
+                if Capability.INVOKE_MODEL in spec.capabilities
+            ],
         )
         # Fixed output names, so scripts can read `Stepcanvas.ApiUrl` after a deploy.
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of the API")
@@ -90,7 +113,22 @@ class StepcanvasStack(Stack):
             value=triggers.event_bus.event_bus_name,
             description="The bus POST /v1/events publishes to; event triggers are rules on it",
         )
+        CfnOutput(
+            self,
+            "AlarmTopicArn",
+            value=monitoring.topic.topic_arn,
+            description="Every alarm notifies this topic; subscribe pagers or chat to it",
+        )
+        CfnOutput(
+            self,
+            "DashboardName",
+            value=dashboard.dashboard.dashboard_name,
+            description="The CloudWatch dashboard of this deployment",
+        )
 
     def _setting(self, key: str, default: str) -> str:
+        return self._optional_setting(key) or default
+
+    def _optional_setting(self, key: str) -> str | None:
         value = self.node.try_get_context(key)
-        return str(value) if value else default
+        return str(value) if value else None

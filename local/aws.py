@@ -102,6 +102,7 @@ def environment() -> dict[str, str]:
         "EVENT_BUS_NAME": f"{PREFIX}-events",
         "WEBHOOK_KEY_SECRET_ARN": f"{PREFIX}/webhook-key",
         "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "Stepcanvas",
     }
 

@@ -12,6 +12,7 @@ from functions.api import docs, errors
 from functions.api.routes import canvas, cortex, keys, service, triggers, workflows_v1
 from functions.api.viewer import pages as viewer_pages
 from functions.api.viewer import runs as viewer_runs
+from functions.core.observability import traced
 
 logger = Logger(service="stepcanvas-api")
 
@@ -32,6 +33,7 @@ app.include_router(viewer_pages.router)
 docs.register(app)
 
 
+@traced
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )

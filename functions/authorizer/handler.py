@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from functions.core.observability import traced
 from functions.core.services import keys
 
 logger = Logger(service="stepcanvas-authorizer")
@@ -22,6 +23,7 @@ def credential(headers: dict[str, str] | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     token = credential(event.get("headers"))

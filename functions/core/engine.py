@@ -55,6 +55,8 @@ def deploy(
     settings = get_settings()
     body = json.dumps(definition, ensure_ascii=False)
     logging = _logging(settings.state_machine_log_group_arn)
+    # X-Ray (set by CDK; off locally): passed on updates too, so existing machines follow.
+    logging["tracingConfiguration"] = {"enabled": settings.state_machine_tracing}
     arn = machine_arn(workflow_id)
     if not exists:
         try:
@@ -141,3 +143,25 @@ def status(execution_arn: str) -> str | None:
             return None
         raise
     return answer
+
+
+# An execution's last history event once it has ended.
+_ENDED = frozenset(
+    {"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"}
+)
+
+
+def transitions(execution_arn: str) -> int | None:
+    """The states an ended execution entered (what Standard bills), from its history; None
+    while it still runs, or once its history is gone (90 days)."""
+    entered, last = 0, ""
+    pages = _client().get_paginator("get_execution_history")
+    try:
+        for page in pages.paginate(executionArn=execution_arn, PaginationConfig={"PageSize": 1000}):
+            entered += sum(1 for e in page["events"] if e["type"].endswith("StateEntered"))
+            last = page["events"][-1]["type"] if page["events"] else last
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ExecutionDoesNotExist":
+            return None
+        raise
+    return entered if last in _ENDED else None

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
+from functions.core.observability import traced
 from functions.core.services import idempotency, triggers
 from functions.core.triggers.messages import MESSAGE
 
@@ -75,6 +76,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     return started
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # Lets an in-progress record expire with this invocation if the function times out.

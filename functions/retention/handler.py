@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from functions.core.data.schema import META
+from functions.core.observability import traced
 from functions.core.services import retention
 
 logger = Logger(service="stepcanvas-retention")
@@ -67,6 +68,7 @@ def record_handler(record: DynamoDBRecord) -> int:
     return deleted
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response: dict[str, Any] = process_partial_response(

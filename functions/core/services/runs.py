@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from functions.core import clock, engine, payloads
+from functions.core import clock, engine, observability, payloads
 from functions.core.data import runs as run_store
 from functions.core.errors import Conflict, NotFound, Refused
 from functions.core.ids import new_id
@@ -103,6 +103,7 @@ def start(
         )
         run_store.transition(failed, {RunStatus.PENDING})
         raise
+    observability.run_started(workflow_id, triggered_by)
     return run
 
 

@@ -6,11 +6,13 @@ import json
 from typing import Any
 
 from functions.core.model.task import IterationTask, StepAction
+from functions.core.observability import traced
 from functions.nodes import runtime
 from functions.nodes.iteration.entities import IterationConfig
 from functions.nodes.iteration.node import collect, prepare
 
 
+@traced
 @runtime.logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     task = IterationTask.model_validate(event)

@@ -6,11 +6,13 @@ import json
 from typing import Any
 
 from functions.core.model.task import LoopTask, StepAction
+from functions.core.observability import traced
 from functions.nodes import runtime
 from functions.nodes.loop.entities import LoopConfig
 from functions.nodes.loop.node import check, init
 
 
+@traced
 @runtime.logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     task = LoopTask.model_validate(event)
