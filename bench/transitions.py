@@ -4,7 +4,10 @@
 
 Standard workflows are billed per state transition, so every state the compiler adds
 beyond one Task per node costs money. Shapes: a 10-node chain, a node fanning out to 10
-concurrent nodes that join again, and an iteration of 3 items over a 10-node body.
+concurrent nodes that join again, an if-else of 5 nodes of which 4 run (either branch),
+iterations (3 items over a 10-node body, 10 items over a 3-node body) and a loop of 5
+rounds over a 3-node body. Each row is set against the budget of DESIGN.md §4, 1.05
+transitions per executed node plus 2 per run: `ratio` ≤ 1.00 meets it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from functions.core.services import runs, workflows
 from local import aws
 
 TENANT = "bench"
+# The budget (DESIGN.md §4): per executed node, and per run.
+PER_NODE = 1.05
+PER_RUN = 2
 
 
 def echo(node_id: str, parent: str | None = None) -> Node:
@@ -65,6 +71,73 @@ def iteration(items: int, body: int) -> tuple[Graph, dict[str, Any]]:
     return Graph(nodes=nodes, edges=edges), {"items": list(range(items))}
 
 
+def if_else() -> Graph:
+    """a -> check -> yes | no -> join: 5 nodes, 4 of which run whichever branch is taken."""
+    check = Node(
+        id="check", type=NodeType.IF_ELSE, config={"expression": "{{trigger.data.go}} == 1"}
+    )
+    nodes = [echo("a"), check, echo("yes"), echo("no"), echo("join")]
+    edges = [
+        Edge(source="a", target="check"),
+        Edge(source="check", target="yes", source_handle="true"),
+        Edge(source="check", target="no", source_handle="false"),
+        Edge(source="yes", target="join"),
+        Edge(source="no", target="join"),
+    ]
+    return Graph(nodes=nodes, edges=edges)
+
+
+def loop(rounds: int) -> Graph:
+    """A loop adding 1 to its variable until it reaches `rounds`, over a 3-node body."""
+    counter = Node(
+        id="count",
+        type=NodeType.LOOP,
+        config={
+            "loop_count": rounds + 1,
+            "loop_variables": [
+                {"label": "n", "var_type": "number", "value_type": "constant", "value": 0}
+            ],
+            "break_conditions": [
+                {
+                    "variable_selector": ["count", "n"],
+                    "comparison_operator": "≥",
+                    "value": str(rounds),
+                }
+            ],
+        },
+    )
+    add = Node(
+        id="add",
+        type=NodeType.ASSIGNER,
+        parent="count",
+        config={
+            "items": [
+                {
+                    "variable_selector": ["count", "n"],
+                    "input_type": "constant",
+                    "operation": "+=",
+                    "value": 1,
+                }
+            ]
+        },
+    )
+    nodes = [
+        echo("source"),
+        counter,
+        Node(id="count_start", type=NodeType.LOOP_START, parent="count"),
+        add,
+        echo("l1", parent="count"),
+        echo("l2", parent="count"),
+    ]
+    edges = [
+        Edge(source="source", target="count"),
+        Edge(source="count_start", target="add"),
+        Edge(source="add", target="l1"),
+        Edge(source="l1", target="l2"),
+    ]
+    return Graph(nodes=nodes, edges=edges)
+
+
 def measure(name: str, graph: Graph, data: Any = None) -> None:
     workflow = workflows.create(TENANT, Draft(name=name, graph=graph, entry=graph.nodes[0].id))
     run = runs.start(TENANT, workflow["id"], data)
@@ -75,10 +148,12 @@ def measure(name: str, graph: Graph, data: Any = None) -> None:
     )["events"]
     transitions = sum(1 for e in history if e["type"].endswith("StateEntered"))
     executed = sum(1 for e in run_store.events(run.id) if e.type is EventType.NODE_STARTED)
+    budget = PER_NODE * executed + PER_RUN
     print(
-        f"{name:<22} {record.status.value:<10} nodes run {executed:>3}"
+        f"{name:<24} {record.status.value:<10} nodes run {executed:>3}"
         f"  transitions {transitions:>4}"
         f"  per node {transitions / executed:>5.2f}  overhead {transitions - executed:>3}"
+        f"  budget {budget:>6.1f}  ratio {transitions / budget:>5.2f}"
     )
 
 
@@ -87,8 +162,13 @@ def main() -> None:
     try:
         measure("chain of 10", chain(10))
         measure("fan-out of 10 + join", fan_out(10))
+        measure("if-else, 4 of 5 (true)", if_else(), {"go": 1})
+        measure("if-else, 4 of 5 (false)", if_else(), {"go": 0})
         graph, data = iteration(3, 10)
         measure("iteration 3 x 10", graph, data)
+        graph, data = iteration(10, 3)
+        measure("iteration 10 x 3", graph, data)
+        measure("loop 5 rounds x 3", loop(5))
     finally:
         world.stop()
 

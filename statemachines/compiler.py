@@ -2,9 +2,13 @@
 
 Shape of every compiled machine:
 
-    Body (Parallel, one branch) ── Catch States.ALL ──> FinalizeFailed -> Failed
-      Begin -> the top-level sequence
-    FinalizeSucceeded
+    node states ... -> Finalize succeeded
+      (every top-level Task, Parallel and Map: Catch States.ALL -> Finalize failed -> Run failed)
+
+The run is recorded `running` (with its `workflow_started` event) by the call that starts
+the execution (functions/core/services/runs.py), so no task begins it; a failure inside a
+Parallel branch or a Map item fails that state, whose Catch routes it. Budget (DESIGN.md
+§4): 1.05 transitions per executed node plus 2 per run; bench/transitions.py measures it.
 
 Execution state: `{"run", "trigger", "sys", "vars"}`. Each node task writes its result to
 `$.vars.<state_key(node id)>` as `{"outputs"|"ref", "handle"?}`; containers use
@@ -13,8 +17,13 @@ Execution state: `{"run", "trigger", "sys", "vars"}`. Each node task writes its 
 Semantics (Dify's): a node runs when at least one incoming edge was taken; an edge is
 taken when its source ran and, for a branching source, chose that edge's handle. The
 compiler lays each graph level out as a sequence in topological order and adds a guard
-`Choice` before a node only when its liveness is not implied by the path that reaches it;
-a failing guard skips the node and everything it dominates. Where a node fans out into
+`Choice` before a node only when its liveness is not implied by the path that reaches it:
+what a path knows (the node just run, the handle its if-else chose, the guard that just
+failed) sends it straight to the node or past it (_Facts), so after an if-else the path
+of each branch meets no guard of another. A failing guard skips the node and everything it
+dominates. Parallel branches are merged in the Parallel's ResultSelector; an iteration's
+item reaches its body through the Map's ItemSelector (ITEM_ROOT) and the body's last
+states give back the output node's state: no Pass per item. Where a node fans out into
 independent sub-graphs that meet again (a single-entry, single-exit region), they become
 the branches of a `Parallel`; any other fan-out (crossing dependencies) stays in
 topological order, which honours every edge, and so does a region nested deeper than
@@ -43,9 +52,11 @@ from functions.core.model.graph import (
     body_depths,
     immediate_dominators,
 )
+from functions.core.model.task import StepAction
 from functions.core.model.workflow import (
     BODY_START_TYPES,
     CONTAINER_TYPES,
+    FAIL_BRANCH_HANDLE,
     LOOP_ROOT,
     Edge,
     ErrorStrategy,
@@ -69,13 +80,11 @@ _SERVICE_RETRY = {
 }
 # Names of the compiler's own states contain a space, which node ids cannot (validation),
 # so a node's state, named by its id, never takes one of them.
-BODY = "Run workflow"
-BEGIN = "Begin run"
 FINALIZE_SUCCEEDED = "Finalize succeeded"
 FINALIZE_FAILED = "Finalize failed"
 FAILED = "Run failed"
 ITERATION_INLINE_LIMIT = 1024
-# How deeply Parallel and Map states may nest, the outer body counting as 1. Step Functions
+# How deeply Parallel and Map states may nest, the top level counting as 1. Step Functions
 # documents no limit but its parsers recurse (moto's gives up near 35 Parallels), so past
 # this depth a region that would be a Parallel is laid out in topological order, which
 # keeps every edge and only gives up concurrency. Map states (iteration bodies) cannot be
@@ -84,6 +93,12 @@ MAX_NESTING = 16
 assert MAX_BODY_DEPTH + 1 < MAX_NESTING
 # What every node task (and container step) receives besides its own static config.
 _CONTEXT = {"run.$": "$.run", "trigger.$": "$.trigger", "sys.$": "$.sys", "vars.$": "$.vars"}
+# Inside an iteration body the state also carries the current item, as the outputs of the
+# iteration node under this root (`{<key>: {"outputs": {item, index}}}`, made by the Map's
+# ItemSelector): each task of the body merges it into the `vars` it receives, so no state
+# spends a transition per item putting it into `$.vars`.
+ITEM_ROOT = "iteration"
+_IN_BODY_VARS = f"States.JsonMerge($.vars, $.{ITEM_ROOT}, false)"
 
 
 @dataclass(frozen=True)
@@ -112,50 +127,31 @@ def compile_workflow(graph: Graph, *, entry: str, targets: Targets) -> dict[str,
     _check_body_depth(graph)
     builder = _Builder(graph, targets)
     top_level = [n.id for n in graph.nodes if n.parent is None]
-    entry_state, states = builder.sequence(top_level, head=entry, exit_state=None, depth=1)
+    entry_state, states = builder.sequence(
+        top_level, head=entry, exit_state=FINALIZE_SUCCEEDED, depth=1
+    )
+    _route_failures(states, FINALIZE_FAILED)
     ends = [n.id for n in graph.nodes if n.parent is None and n.type is NodeType.END]
     return {
         "Comment": "Compiled by Stepcanvas; one Task per workflow node.",
-        "StartAt": BODY,
+        "StartAt": entry_state or FINALIZE_SUCCEEDED,
         "States": {
-            BODY: {
-                "Type": "Parallel",
-                "Branches": [
-                    {
-                        "StartAt": BEGIN,
-                        "States": {
-                            BEGIN: _runs_task(
-                                targets, {"action": "begin", "run.$": "$.run"}, entry_state
-                            ),
-                            **states,
-                        },
-                    }
-                ],
-                # `$[0]` and not `$[0].vars`: see _join on moto's JSONPath.
-                "ResultSelector": {"state.$": "$[0]"},
-                "ResultPath": "$.body",
-                "Catch": [
-                    {
-                        "ErrorEquals": ["States.ALL"],
-                        "ResultPath": "$.error",
-                        "Next": FINALIZE_FAILED,
-                    }
-                ],
-                "Next": FINALIZE_SUCCEEDED,
-            },
+            **states,
             FINALIZE_SUCCEEDED: _runs_task(
                 targets,
                 {
-                    "action": "succeed",
+                    "action": StepAction.SUCCEED.value,
                     "run.$": "$.run",
-                    "vars.$": "$.body.state.vars",
+                    "vars.$": "$.vars",
                     "sinks": [n for n in top_level if not builder.outgoing(n)],
                     "ends": ends,
                 },
                 None,
             ),
             FINALIZE_FAILED: _runs_task(
-                targets, {"action": "fail", "run.$": "$.run", "error.$": "$.error"}, FAILED
+                targets,
+                {"action": StepAction.FAIL.value, "run.$": "$.run", "error.$": "$.error"},
+                FAILED,
             ),
             FAILED: {
                 "Type": "Fail",
@@ -164,6 +160,22 @@ def compile_workflow(graph: Graph, *, entry: str, targets: Targets) -> dict[str,
             },
         },
     }
+
+
+def _route_failures(states: dict[str, Any], failed: str) -> None:
+    """Every top-level state that can fail goes to `failed` when it does (States.ALL: a
+    failure inside a Parallel branch or a Map item fails that Parallel or Map, whose Catch
+    routes it). One Catch per state instead of a Parallel around the whole body saves
+    that Parallel's transition on every run. A state that already catches States.ALL (an
+    error strategy's) leads to its recover task, which is caught in turn."""
+    for state in states.values():
+        if state["Type"] not in ("Task", "Parallel", "Map"):
+            continue
+        catchers = state.setdefault("Catch", [])
+        if not any("States.ALL" in c["ErrorEquals"] for c in catchers):
+            catchers.append(
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed}
+            )
 
 
 def _check_body_depth(graph: Graph) -> None:
@@ -424,57 +436,61 @@ class _Builder:
         depth: int,
         head_ran: bool = False,
     ) -> tuple[str | None, dict[str, Any]]:
+        """The states of `items` in order, entered at the first.
+
+        Where a node's guard is decided by what the path reaching it already knows (the
+        node just run, the branch its if-else chose), the path goes straight to the node
+        or past it instead of through the guard (see _Facts): a guard is emitted only
+        where some path cannot tell."""
         flat = [n for item in items for n in _nodes_of(item)]
-        live, _ = self._live(head, flat, head_ran=head_ran)
-        states: dict[str, Any] = {}
-        entries: list[str | None] = [None] * len(items)
-        done_state = _state_name(name, "Skipped to end of ")
-
-        def after(index: int) -> str | None:
-            return entries[index + 1] if index + 1 < len(items) else exit_state
-
+        live, ran = self._live(head, flat, head_ran=head_ran)
+        level = _Level(self, items, dominators, exit_state, _state_name(name, "Skipped to end of "))
+        base = _Facts(self, frozenset(ran), level.position)
+        level.base = base
+        states = level.states
         for index in range(len(items) - 1, -1, -1):
             item = items[index]
-            follow = after(index)
             if isinstance(item, _ParallelItem):
-                entries[index] = _state_name(item.fork, "Parallel after ")
+                follow = level.resolve(index + 1, base.ran_also(item.fork))
+                level.run_states[index] = _state_name(item.fork, "Parallel after ")
                 states.update(self._parallel(item, dominators, follow, depth + 1))
                 continue
             node = self.nodes[item.node_id]
             if node.type in BODY_START_TYPES:
-                entries[index] = follow
                 continue
+            follow = level.resolve(index + 1, base.ran_also(node.id))
             run_state, node_states = self._node_states(node, follow, depth)
             states.update(node_states)
-            if node.id in live and node.condition is None:
-                entries[index] = run_state
-                continue
-            skip = next(
-                (
-                    entries[j]
-                    for j in range(index + 1, len(items))
-                    if not self._dominated(items[j], node.id, dominators)
-                ),
-                exit_state,
-            )
-            if skip is None:
-                skip = done_state
-                states[done_state] = {"Type": "Pass", "End": True}
             if node.condition is not None:
                 # Skipped like an untaken branch: the node and all it dominates.
+                skip = level.choose(level.skips[index], base.skipped(index, level.skips[index]))
                 run_state = self._conditional(node, run_state, skip, follow, states)
-            if node.id in live:
-                entries[index] = run_state
-                continue
-            guard = _state_name(node.id, "Runs? ")
-            entries[index] = guard
-            states[guard] = {
-                "Type": "Choice",
-                "Choices": [{**self._taken_any(node.id), "Next": run_state}],
-                "Default": skip,
-            }
-        first = next((e for e in entries if e is not None), exit_state)
-        return first, states
+            level.run_states[index] = run_state
+            level.guarded[index] = node.id not in live
+        return (level.resolve(0, base) if items else exit_state), states
+
+    def handles(self, node_id: str) -> frozenset[str | None] | None:
+        """Every handle the node's state can carry (None: none), or None if unknown."""
+        node = self.nodes[node_id]
+        found: set[str | None]
+        if node.type is NodeType.IF_ELSE:
+            found = _if_else_handles(node.config)
+        elif node.type is NodeType.QUESTION_CLASSIFIER:
+            classes = node.config.get("classes")
+            ids = [c.get("id") for c in classes] if isinstance(classes, list) else []
+            if not ids or not all(isinstance(i, str) and i for i in ids):
+                return None
+            found = set(ids)
+        else:
+            found = {None}
+        if node.error_strategy is ErrorStrategy.FAIL_BRANCH:
+            found.add(FAIL_BRANCH_HANDLE)
+        elif node.error_strategy is not None:
+            found.add(None)  # the recovered state carries no handle
+        return frozenset(found) if found else None
+
+    def incoming(self, node_id: str) -> list[Edge]:
+        return self._in[node_id]
 
     def _dominated(self, item: _Item, node_id: str, dominators: DominatorTree) -> bool:
         anchor = item.fork if isinstance(item, _ParallelItem) else item.node_id
@@ -513,7 +529,12 @@ class _Builder:
             )
             if entry is not None:
                 branches.append({"StartAt": entry, "States": states})
-        return _join(branches, _state_name(item.fork, "Parallel after "), follow)
+        return _join(
+            branches,
+            _state_name(item.fork, "Parallel after "),
+            follow,
+            self._item_root(item.fork),
+        )
 
     def _escapes_of(self, item: _ParallelItem, branch: list[str]) -> _Escapes:
         """Escapes within one branch of a Parallel. Every predecessor of a branch node is
@@ -580,7 +601,7 @@ class _Builder:
                     "Type": "Task",
                     "Resource": self.targets.runs_function,
                     "Parameters": {
-                        "action": "recover",
+                        "action": StepAction.RECOVER.value,
                         "run.$": "$.run",
                         "node": _node_parameter(node),
                         "error.$": f"$.vars.{state_key(node.id)}",
@@ -606,7 +627,7 @@ class _Builder:
             {
                 "Type": "Task",
                 "Resource": self.targets.node_functions[NodeType.IF_ELSE.value],
-                "Parameters": {"node": parameter, **_CONTEXT},
+                "Parameters": {"node": parameter, **self._context(node)},
                 # Only the handle: the state must not look as if the node had run.
                 "ResultSelector": {"handle.$": "$.handle"},
                 "ResultPath": "$.scratch",
@@ -648,7 +669,7 @@ class _Builder:
             {
                 "Type": "Task",
                 "Resource": self.targets.node_functions[(function or node.type).value],
-                "Parameters": {"node": parameter, **_CONTEXT, **extra},
+                "Parameters": {"node": parameter, **self._context(node), **extra},
                 "ResultPath": f"$.vars.{state_key(node.id)}",
                 "Retry": [_SERVICE_RETRY],
             },
@@ -659,6 +680,25 @@ class _Builder:
         scope = [n for n, other in self.nodes.items() if other.parent == container.id]
         start = next((n for n in scope if self.nodes[n].type in BODY_START_TYPES), None)
         return start is not None and node_id in self._live(start, self._order(scope))[1]
+
+    def _context(self, node: Node) -> dict[str, str]:
+        """What a task of `node` receives besides its config: inside an iteration body,
+        `vars` with the current item merged in."""
+        if self._in_iteration(node):
+            return {**_CONTEXT, "vars.$": _IN_BODY_VARS}
+        return _CONTEXT
+
+    def _item_root(self, node_id: str) -> dict[str, Any]:
+        """The item root of the state in the scope of `node_id` (rebuilt from the Map's
+        context object by a state that replaces the whole state), or {} outside any
+        iteration."""
+        parent = self.nodes[node_id].parent
+        while parent is not None:  # bounded: compile_workflow refused loops of parents
+            container = self.nodes[parent]
+            if container.type is NodeType.ITERATION:
+                return {ITEM_ROOT: _item_of(container)}
+            parent = container.parent
+        return {}
 
     def _in_iteration(self, node: Node) -> bool:
         parent = self.nodes.get(node.parent) if node.parent else None
@@ -681,20 +721,30 @@ class _Builder:
         return self.sequence(scope, head=start, exit_state=exit_state, depth=depth)
 
     def _iteration(self, node: Node, follow: str | None, depth: int) -> tuple[str, dict[str, Any]]:
-        """prepare (Task) -> Map over the items, the body per item -> collect (Task)."""
-        key = state_key(node.id)
+        """prepare (Task) -> Map over the items, the body per item -> collect (Task).
+
+        Each item runs only its body's states: the item reaches the body through the Map's
+        ItemSelector (ITEM_ROOT), and the body's last states give back the output node's
+        state (OutputPath). Only an output node that may be skipped, or no output node, or
+        an empty body needs a state to say what the item gives back.
+        """
         prepare = _state_name(node.id)
         each = _state_name(node.id, "Each ")
         collect = _state_name(node.id, "Collect ")
-        item_state = _state_name(node.id, "Item of ")
         emit = _state_name(node.id, "Emit ")
         output_node = _selector_root(node.config.get("output_selector"))
-        body_entry, body_states = self._body(node, emit, depth + 1)  # inside the Map
-        # What one item gives back: the output node's state, or nothing when it was
-        # skipped. Only an output node that may be skipped needs the Choice.
-        emit_state: dict[str, Any] = {"Type": "Pass", "Result": {}, "End": True}
-        if output_node and self._always_runs_in_body(node, output_node):
-            emit_state = {
+        always = output_node is not None and self._always_runs_in_body(node, output_node)
+        if always:
+            body_entry, body_states = self._body(node, None, depth + 1)  # inside the Map
+        else:
+            body_entry, body_states = self._body(node, emit, depth + 1)
+        if always and body_entry is not None:
+            for state in body_states.values():
+                if state.get("End"):
+                    assert "OutputPath" not in state, state
+                    state["OutputPath"] = f"$.vars.{state_key(str(output_node))}"
+        elif output_node and always:
+            body_states[emit] = {
                 "Type": "Pass",
                 "OutputPath": f"$.vars.{state_key(output_node)}",
                 "End": True,
@@ -702,7 +752,7 @@ class _Builder:
         elif output_node:
             emit_output = _state_name(node.id, "Emit output of ")
             emit_nothing = _state_name(node.id, "Emit nothing of ")
-            emit_state = {
+            body_states[emit] = {
                 "Type": "Choice",
                 "Choices": [
                     {
@@ -719,7 +769,8 @@ class _Builder:
                 "End": True,
             }
             body_states[emit_nothing] = {"Type": "Pass", "Result": {}, "End": True}
-        body_states[emit] = emit_state
+        else:
+            body_states[emit] = {"Type": "Pass", "Result": {}, "End": True}
         tolerant = node.config.get("error_handle_mode") in (
             "continue-on-error",
             "remove-abnormal-output",
@@ -727,27 +778,21 @@ class _Builder:
         if tolerant:
             _catch_item_failures(body_states, _state_name(node.id, "Item failed in "))
         parallel = bool(node.config.get("is_parallel"))
+        context = self._context(node)
         states: dict[str, Any] = {
-            prepare: self._task(node, each, {"action": "prepare"}) | {"ResultPath": "$.scratch"},
+            prepare: self._task(node, each, {"action": StepAction.PREPARE.value})
+            | {"ResultPath": "$.scratch"},
             each: _map(
-                {**_CONTEXT, "item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"},
-                item_state,
-                {
-                    item_state: {
-                        "Type": "Pass",
-                        "Parameters": {"outputs": {"item.$": "$.item", "index.$": "$.index"}},
-                        "ResultPath": f"$.vars.{key}",
-                        "Next": body_entry or emit,
-                    },
-                    **body_states,
-                },
+                {**context, ITEM_ROOT: _item_of(node)},
+                body_entry or emit,
+                body_states,
                 int(node.config.get("parallel_nums") or 10) if parallel else 1,
                 collect,
             ),
             collect: self._task(
                 node,
                 follow,
-                {"action": "collect", "results.$": "$.scratch"},
+                {"action": StepAction.COLLECT.value, "results.$": "$.scratch"},
             ),
         }
         return prepare, states
@@ -784,11 +829,15 @@ class _Builder:
         element = {"outputs": {"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"}}
         states = {
             prepare: self._task(
-                node, each, {"action": "prepare"}, function=NodeType.ITERATION, config=lists
+                node,
+                each,
+                {"action": StepAction.PREPARE.value},
+                function=NodeType.ITERATION,
+                config=lists,
             )
             | {"ResultPath": "$.scratch"},
             each: _map(
-                {**_CONTEXT, LOOP_ROOT: {state_key(LOOP_ROOT): element}},
+                {**self._context(node), LOOP_ROOT: {state_key(LOOP_ROOT): element}},
                 item_task,
                 {item_task: task},
                 1,
@@ -797,7 +846,7 @@ class _Builder:
             collect: self._task(
                 node,
                 follow,
-                {"action": "collect", "results.$": "$.scratch"},
+                {"action": StepAction.COLLECT.value, "results.$": "$.scratch"},
                 function=NodeType.ITERATION,
                 config=lists,
             ),
@@ -822,11 +871,11 @@ class _Builder:
             node,
             again,
             # In run order, so the check applies assigner updates as the body made them.
-            {"action": "check", "body": [state_key(n) for n in body_nodes]},
+            {"action": StepAction.CHECK.value, "body": [state_key(n) for n in body_nodes]},
         )
         task_check["ResultPath"] = "$.vars"
         states = {
-            init: self._task(node, again, {"action": "init"}),
+            init: self._task(node, again, {"action": StepAction.INIT.value}),
             **body_states,
             check: task_check,
             again: {
@@ -898,6 +947,226 @@ class _Escapes:
         return any(level < depth and target != join for level, target in self._best[fork])
 
 
+class _Level:
+    """The emission of one graph level: each item's run state (its guard aside), and
+    where a path goes on arriving at an item knowing what it knows."""
+
+    def __init__(
+        self,
+        builder: _Builder,
+        items: list[_Item],
+        dominators: DominatorTree,
+        exit_state: str | None,
+        done_state: str,
+    ) -> None:
+        self.builder = builder
+        self.items = items
+        self.exit_state = exit_state
+        self.done_state = done_state
+        self.states: dict[str, Any] = {}
+        self.run_states: list[str | None] = [None] * len(items)
+        self.guarded = [False] * len(items)
+        self.skips = [self._skip_index(dominators, i) for i in range(len(items))]
+        self.position = {n: i for i, item in enumerate(items) for n in _nodes_of(item)}
+        self.base = _Facts(builder, frozenset(), self.position)
+
+    def _skip_index(self, dominators: DominatorTree, index: int) -> int:
+        """The first item after `index` that its node does not dominate: where a path
+        goes when that node is skipped."""
+        item = self.items[index]
+        if isinstance(item, _ParallelItem):
+            return index + 1
+        return next(
+            (
+                j
+                for j in range(index + 1, len(self.items))
+                if not self.builder._dominated(self.items[j], item.node_id, dominators)
+            ),
+            len(self.items),
+        )
+
+    def resolve(self, index: int, facts: _Facts) -> str | None:
+        """Where a path that knows `facts` goes on arriving at item `index` (None: the end
+        of this level, which a Task or Parallel reaches by ending)."""
+        while index < len(self.items):
+            run_state = self.run_states[index]
+            if not self.guarded[index]:
+                if run_state is not None:
+                    return run_state
+                index += 1  # a body's start: nothing to run
+                continue
+            node_id = _nodes_of(self.items[index])[0]
+            decided = facts.guard(node_id)
+            if decided is None:
+                return self._guard(index)
+            if decided:
+                return run_state
+            facts = facts.failed(node_id, index, self.skips[index])
+            index = self.skips[index]
+        return self.exit_state
+
+    def choose(self, index: int, facts: _Facts) -> str:
+        """resolve() for a Choice, which cannot end a level: a Pass ends it instead."""
+        found = self.resolve(index, facts)
+        if found is None:
+            self.states[self.done_state] = {"Type": "Pass", "End": True}
+            return self.done_state
+        return found
+
+    def _guard(self, index: int) -> str:
+        """The guard Choice of item `index`, made the first time a path needs it."""
+        node_id = _nodes_of(self.items[index])[0]
+        guard = _state_name(node_id, "Runs? ")
+        if guard not in self.states:
+            failed = self.base.failed(node_id, index, self.skips[index])
+            self.states[guard] = {
+                "Type": "Choice",
+                "Choices": [{**self.builder._taken_any(node_id), "Next": self.run_states[index]}],
+                "Default": self.choose(self.skips[index], failed),
+            }
+        return guard
+
+
+class _Facts:
+    """What a path through one graph level knows for sure about the execution state:
+    whether a node's state is there (it ran), and which handle a node's state carries or
+    cannot carry. Only what the guards themselves read, so a guard that these facts
+    decide would decide the same at run time.
+
+    `ran` starts with the nodes that surely ran (no guard precedes them); a node run adds
+    what its running implies (its only incoming edge was taken, so its source ran and
+    chose that edge's handle, and so on up); a failed guard adds that none of its edges
+    was taken and that the node and what it dominates did not run.
+    """
+
+    # How far up a chain of single incoming edges a node's running is followed.
+    CHAIN = 16
+
+    def __init__(
+        self, builder: _Builder, surely_ran: frozenset[str], position: Mapping[str, int]
+    ) -> None:
+        # Shared by every path of the level: the nodes that surely ran, and each node's
+        # item index (a skip is recorded as a range of items, not node by node).
+        self._builder = builder
+        self._surely_ran = surely_ran
+        self._position = position
+        self._ran: dict[str, bool] = {}
+        self._skipped: tuple[tuple[int, int], ...] = ()
+        self._handle: dict[str, str | None] = {}
+        self._excluded: dict[str, frozenset[str | None]] = {}
+
+    def _copy(self) -> _Facts:
+        facts = _Facts(self._builder, self._surely_ran, self._position)
+        facts._ran = dict(self._ran)
+        facts._skipped = self._skipped
+        facts._handle = dict(self._handle)
+        facts._excluded = dict(self._excluded)
+        return facts
+
+    def ran(self, node_id: str) -> bool | None:
+        if node_id in self._ran:
+            return self._ran[node_id]
+        if node_id in self._surely_ran:
+            return True
+        position = self._position.get(node_id)
+        if position is not None and any(a <= position < b for a, b in self._skipped):
+            return False
+        return None
+
+    def ran_also(self, node_id: str) -> _Facts:
+        """These facts once `node_id` ran."""
+        facts = self._copy()
+        for _ in range(self.CHAIN):
+            facts._ran[node_id] = True
+            edges = self._builder.incoming(node_id)
+            if len(edges) != 1:
+                break
+            (edge,) = edges
+            source = self._builder.nodes[edge.source]
+            if source.type in BODY_START_TYPES:
+                break
+            if edge.source_handle is not None:
+                facts._handle[edge.source] = edge.source_handle
+            elif source.error_strategy is ErrorStrategy.FAIL_BRANCH:
+                facts._handle[edge.source] = None
+            node_id = edge.source
+        return facts
+
+    def skipped(self, start: int, end: int) -> _Facts:
+        """These facts once the items from `start` to before `end` were skipped (a node
+        and all it dominates)."""
+        facts = self._copy()
+        facts._skipped = (*self._skipped, (start, end))
+        return facts
+
+    def failed(self, node_id: str, start: int, end: int) -> _Facts:
+        """These facts once the guard of `node_id` (item `start`) failed: no incoming edge
+        was taken, and the items up to `end` are skipped."""
+        facts = self.skipped(start, end)
+        for edge in self._builder.incoming(node_id):
+            source = edge.source
+            if facts.ran(source) is not True or source in facts._handle:
+                continue
+            if edge.source_handle is not None:
+                cannot: str | None = edge.source_handle
+            elif self._builder.nodes[source].error_strategy is ErrorStrategy.FAIL_BRANCH:
+                cannot = None
+            else:
+                continue
+            excluded = facts._excluded.get(source, frozenset()) | {cannot}
+            facts._excluded[source] = excluded
+            domain = self._builder.handles(source)
+            left = domain - excluded if domain is not None else None
+            if left is not None and len(left) == 1:
+                (facts._handle[source],) = left
+        return facts
+
+    def guard(self, node_id: str) -> bool | None:
+        """The guard of `node_id` (one of its incoming edges was taken): True, False, or
+        None when these facts cannot tell."""
+        outcome: bool | None = False
+        for edge in self._builder.incoming(node_id):
+            taken = self._taken(edge)
+            if taken is True:
+                return True
+            if taken is None:
+                outcome = None
+        return outcome
+
+    def _taken(self, edge: Edge) -> bool | None:
+        source = self._builder.nodes[edge.source]
+        if source.type in BODY_START_TYPES:
+            return None  # never guarded on: leave such guards to run time
+        ran = self.ran(edge.source)
+        if ran is False:
+            return False
+        if edge.source_handle is not None:
+            wanted: str | None = edge.source_handle
+        elif source.error_strategy is ErrorStrategy.FAIL_BRANCH:
+            wanted = None
+        else:
+            return ran
+        if edge.source in self._handle:
+            chose = self._handle[edge.source] == wanted
+        elif wanted in self._excluded.get(edge.source, frozenset()):
+            chose = False
+        else:
+            return None
+        return ran if chose else False
+
+
+def _if_else_handles(config: Mapping[str, Any]) -> set[str | None]:
+    """The handles an if-else chooses from (functions/nodes/if_else): "true"/"false" for
+    an expression or Dify's legacy conditions, each case's id or "false" (ELSE) for cases."""
+    cases = config.get("cases")
+    if cases is None:
+        return {"true", "false"}
+    ids = [c.get("case_id") for c in cases] if isinstance(cases, list) else []
+    if not all(isinstance(i, str) and i for i in ids):
+        return set()
+    return {*ids, "false"}
+
+
 def _keep_two(best: list[tuple[int, str]], escape: tuple[int, str]) -> None:
     """Keep in `best` the two escapes of distinct targets with the shallowest idoms: if
     any escape avoids a given join and is shallow enough, one of these two does."""
@@ -911,6 +1180,13 @@ def _keep_two(best: list[tuple[int, str]], escape: tuple[int, str]) -> None:
     best.append(escape)
     best.sort()
     del best[2:]
+
+
+def _item_of(iteration: Node) -> dict[str, Any]:
+    """The ITEM_ROOT of an iteration's Map item: the iteration node's outputs, the item and
+    its index, as `vars` would hold them."""
+    item = {"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"}
+    return {state_key(iteration.id): {"outputs": item}}
 
 
 def _map(
@@ -958,46 +1234,70 @@ def _nodes_of(item: _Item) -> list[str]:
     return [n for branch in item.branches for n in branch]
 
 
-def _join(branches: list[dict[str, Any]], name: str, follow: str | None) -> dict[str, Any]:
-    """States that run `branches` concurrently and merge the `vars` each one extended.
+# At most this many intrinsic calls in one field (Step Functions' documented limit on
+# nesting them), so one field merges at most MERGE_FANIN branch results.
+MAX_INTRINSIC_CALLS = 10
+MERGE_FANIN = MAX_INTRINSIC_CALLS + 1
 
-    Every branch adds its own nodes to a copy of `vars`; merging the copies gives the join
-    every branch's outputs. `States.JsonMerge` takes two objects, so Pass states merge
-    pairs, all pairs of a round in one Pass: k branches need ceil(log2 k) Passes. The
-    Parallel selects whole branch states (`$[i]`) and each Pass merges plain paths,
-    because moto's interpreter reads `$[i].vars` as a one-element list and does not
-    evaluate nested intrinsic calls; AWS runs the same shape the same way.
+
+def _join(
+    branches: list[dict[str, Any]], name: str, follow: str | None, item_root: dict[str, Any]
+) -> dict[str, Any]:
+    """The Parallel that runs `branches` concurrently and merges the `vars` each extended.
+
+    Every branch adds its own nodes to a copy of `vars` and ends with that copy alone
+    (OutputPath `$.vars` on its last states), so the Parallel's result is a list of `vars`
+    objects, merged in its ResultSelector by nested `States.JsonMerge` calls: no state of
+    its own up to MERGE_FANIN branches; each further factor of MERGE_FANIN costs one Pass
+    merging the previous round's parts. Plain `$[i]` paths only, because moto's
+    interpreter reads `$[i].vars` as a one-element list. `run`, `trigger` and `sys` never
+    change during an execution, so they come from its input; `item_root`: what else the
+    state carries (inside an iteration body, its item).
     """
+    for branch in branches:
+        for state in branch["States"].values():
+            if state.get("End"):
+                assert "OutputPath" not in state, state
+                state["OutputPath"] = "$.vars"
+    context = {f"{key}.$": f"$$.Execution.Input.{key}" for key in ("run", "trigger", "sys")}
+    parts = _merged([f"$[{i}]" for i in range(len(branches))])
     parallel: dict[str, Any] = {"Type": "Parallel", "Branches": branches}
-    if len(branches) == 1:
-        return {name: _then({**parallel, "OutputPath": "$[0]"}, follow)}
-    parallel["ResultSelector"] = {f"v{i}.$": f"$[{i}]" for i in range(len(branches))}
     states: dict[str, Any] = {name: parallel}
-    terms = [f"$.v{i}.vars" for i in range(len(branches))]
-    context = {key: f"$.v0.{key}" for key in ("run", "trigger", "sys")}
+    fields = {"vars.$": parts[0]} if len(parts) == 1 else _parts(parts)
+    parallel["ResultSelector"] = {**context, **fields, **item_root}
     previous, round_number = name, 1
-    while len(terms) > 1:
-        merged = [
-            f"States.JsonMerge({terms[i]}, {terms[i + 1]}, false)"
-            if i + 1 < len(terms)
-            else terms[i]
-            for i in range(0, len(terms), 2)
-        ]
+    while len(parts) > 1:
+        parts = _merged([f"$.v{i}" for i in range(len(parts))])
         merge = _state_name(name, f"Merge {round_number} of ")
         states[previous]["Next"] = merge
-        if len(merged) == 1:
-            fields = {"vars.$": merged[0]}
-        else:
-            fields = {f"v{i}.$": term for i, term in enumerate(merged)}
-        states[merge] = {
-            "Type": "Pass",
-            "Parameters": {**{f"{k}.$": v for k, v in context.items()}, **fields},
-        }
-        terms = [f"$.v{i}" for i in range(len(merged))]
-        context = {key: f"$.{key}" for key in ("run", "trigger", "sys")}
+        fields = {"vars.$": parts[0]} if len(parts) == 1 else _parts(parts)
+        carried = {f"{key}.$": f"$.{key}" for key in ("run", "trigger", "sys")}
+        carried |= {f"{key}.$": f"$.{key}" for key in item_root}
+        states[merge] = {"Type": "Pass", "Parameters": {**carried, **fields}}
         previous, round_number = merge, round_number + 1
     _then(states[previous], follow)
     return states
+
+
+def _merged(terms: list[str]) -> list[str]:
+    """`terms` (paths to objects) merged in groups of MERGE_FANIN, each group by a balanced
+    tree of shallow `States.JsonMerge` calls, later terms winning as before."""
+    groups = []
+    for start in range(0, len(terms), MERGE_FANIN):
+        group = terms[start : start + MERGE_FANIN]
+        while len(group) > 1:
+            group = [
+                f"States.JsonMerge({group[i]}, {group[i + 1]}, false)"
+                if i + 1 < len(group)
+                else group[i]
+                for i in range(0, len(group), 2)
+            ]
+        groups.append(group[0])
+    return groups
+
+
+def _parts(parts: list[str]) -> dict[str, str]:
+    return {f"v{i}.$": part for i, part in enumerate(parts)}
 
 
 def _selector_root(selector: Any) -> str | None:

@@ -18,7 +18,8 @@ from pydantic import BaseModel
 class StepAction(StrEnum):
     """What a bookkeeping or container Task asks its function to do (`action`)."""
 
-    # The runs function: a run's start and end, and a node failure an error strategy handles.
+    # The runs function: a run's end, and a node failure an error strategy handles. `begin`
+    # is called only by machines compiled before the run's start took over its work.
     BEGIN = "begin"
     SUCCEED = "succeed"
     FAIL = "fail"

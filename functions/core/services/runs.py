@@ -54,6 +54,9 @@ def start(
         trigger_data=None,
         inputs={f"sys.{name}": value for name, value in (sys_values or {}).items()},
         created_at=clock.iso(),
+        # Running from the start: the record and its `workflow_started` event are written
+        # here, so the state machine spends no transition on a begin task.
+        status=RunStatus.RUNNING,
         version=version,
         replay=replay,
         # The workflow's default retention, if it has one.
@@ -62,13 +65,20 @@ def start(
         execution_arn=engine.execution_arn(machine_arn, run_id),
     )
     inline, ref = payloads.pack_trigger(run_id, trigger_data)
-    run = run.model_copy(update={"trigger_data": inline, "trigger_data_ref": ref})
+    run = run.model_copy(
+        update={"trigger_data": inline, "trigger_data_ref": ref, "started_at": run.created_at}
+    )
     if not run_store.put(run):
         existing = run_store.get(run_id)
         if existing is None:
             # Delivered again after the run it made became due: it is gone, not redone.
             raise Conflict(f"run '{run_id}' already ran and its retention has ended")
         return existing
+    run_store.append_event(
+        run.id,
+        StepEvent(type=EventType.WORKFLOW_STARTED, at=run.created_at),
+        run_store.event_ttl(run),
+    )
     execution_input = {
         "run": {
             "runId": run.id,
@@ -93,7 +103,7 @@ def start(
     try:
         engine.start(target, run.id, execution_input)
     except Exception as exc:
-        # Never leave a run pending that no execution will ever finish.
+        # Never leave a run running that no execution will ever finish.
         failed = run.model_copy(
             update={
                 "status": RunStatus.FAILED,
@@ -101,7 +111,17 @@ def start(
                 "finished_at": clock.iso(),
             }
         )
-        run_store.transition(failed, {RunStatus.PENDING})
+        if run_store.transition(failed, set(lifecycle.UNFINISHED)):
+            run_store.append_event(
+                run.id,
+                StepEvent(
+                    type=EventType.WORKFLOW_FINISHED,
+                    at=failed.finished_at or clock.iso(),
+                    status=RunStatus.FAILED,
+                    error=failed.error,
+                ),
+                run_store.event_ttl(failed),
+            )
         raise
     observability.run_started(workflow_id, triggered_by)
     return run

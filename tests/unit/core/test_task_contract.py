@@ -78,8 +78,9 @@ def test_every_task_parameter_is_a_field_and_every_action_one_its_function_serve
                 seen_actions.add(action)
             checked += 1
     assert checked > 500
-    # Every action of the contract is one the compiler really writes.
-    assert seen_actions == {a.value for a in StepAction}
+    # Every action of the contract is one the compiler writes, but `begin`: the run's start
+    # does its work now, and only machines compiled before that still call it.
+    assert seen_actions == {a.value for a in StepAction} - {StepAction.BEGIN.value}
 
 
 @pytest.mark.parametrize("model", [RunsTask, IterationTask, LoopTask])

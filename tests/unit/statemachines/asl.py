@@ -42,9 +42,13 @@ def parse_with_moto(definition: Mapping[str, Any]) -> None:
     AmazonStateLanguageParser.parse(json.dumps(definition, ensure_ascii=False))
 
 
+FRAME = (compiler.FINALIZE_SUCCEEDED, compiler.FINALIZE_FAILED, compiler.FAILED)
+
+
 def body(definition: Mapping[str, Any]) -> dict[str, Any]:
-    branch: dict[str, Any] = definition["States"][compiler.BODY]["Branches"][0]
-    return branch
+    """The top-level scope without the frame (the finalize tasks and the Fail state)."""
+    states = {k: v for k, v in definition["States"].items() if k not in FRAME}
+    return {"StartAt": definition["StartAt"], "States": states}
 
 
 def body_states(definition: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -158,6 +162,7 @@ class Run:
         self.seen: dict[str, set[str]] = {}
         self.visited: list[str] = []
         self.final_vars: dict[str, Any] = {}
+        self.execution_input: dict[str, Any] = {}
 
 
 def simulate(definition: Mapping[str, Any], handles: Mapping[str, str]) -> list[str]:
@@ -171,7 +176,8 @@ def run(definition: Mapping[str, Any], handles: Mapping[str, str]) -> Run:
     and applies its ResultSelector (States.JsonMerge included)."""
     result = Run(handles)
     data: dict[str, Any] = {"run": {"id": "r"}, "trigger": {}, "sys": {}, "vars": {}}
-    final = _run_scope(body(definition), data, result)
+    result.execution_input = copy.deepcopy(data)
+    final = _run_scope(definition, data, result)
     result.final_vars = final["vars"]
     return result
 
@@ -187,65 +193,80 @@ def _run_scope(scope: Mapping[str, Any], data: dict[str, Any], result: Run) -> d
         result.visited.append(current)
         kind = state["Type"]
         if kind == "Task":
-            spec = state["Parameters"].get("node")
-            if spec is not None:
-                result.order.append(spec["id"])
-                result.seen[spec["id"]] = set(data["vars"])
-                value: dict[str, Any] = {"outputs": {"from": spec["id"]}}
-                if NodeType(spec["type"]) in BRANCHING_TYPES:
-                    value["handle"] = result.handles[spec["id"]]
-                _assign(data, state["ResultPath"], value)
-            else:
+            if "node" not in state["Parameters"]:
                 assert state["Resource"] == RUNS_ARN
                 assert state["ResultPath"] is None
+                if state["Parameters"]["action"] == "succeed":
+                    break  # the run's end: what follows is bookkeeping
+            data = _run_task(state, data, result)
         elif kind == "Choice":
             (rule,) = state["Choices"]
             current = rule["Next"] if _holds(rule, data) else state["Default"]
             continue
         elif kind == "Parallel":
             outputs = [_run_scope(b, copy.deepcopy(data), result) for b in state["Branches"]]
-            data = _output(state, data, outputs)
+            data = _output(state, data, outputs, result)
         elif kind == "Pass":
             if "Parameters" in state:
-                value = _payload(state["Parameters"], data)
+                value = _payload(state["Parameters"], data, result)
             else:
                 value = state.get("Result", data)
-            data = _output(state, data, value)
+            data = _output(state, data, value, result)
         else:
             raise AssertionError(f"unexpected state type {kind} in the body")
         current = None if state.get("End") else state["Next"]
     return data
 
 
-def _output(state: Mapping[str, Any], data: Any, raw: Any) -> Any:
+def _run_task(state: Mapping[str, Any], data: dict[str, Any], result: Run) -> dict[str, Any]:
+    """A node task records itself and writes its outputs (and a branching node's handle)."""
+    spec = state["Parameters"].get("node")
+    if spec is None:
+        return data
+    result.order.append(spec["id"])
+    result.seen[spec["id"]] = set(data["vars"])
+    value: dict[str, Any] = {"outputs": {"from": spec["id"]}}
+    if NodeType(spec["type"]) in BRANCHING_TYPES:
+        value["handle"] = result.handles[spec["id"]]
+    _assign(data, state["ResultPath"], value)
+    if "OutputPath" in state:
+        found: dict[str, Any] = _path(data, state["OutputPath"])
+        return found
+    return data
+
+
+def _output(state: Mapping[str, Any], data: Any, raw: Any, result: Run) -> Any:
     """ResultSelector, then ResultPath (default `$`), then OutputPath."""
-    selected = _payload(state.get("ResultSelector"), raw)
+    selected = _payload(state.get("ResultSelector"), raw, result)
     placed = _place(data, state.get("ResultPath", "$"), selected)
     return _path(placed, state["OutputPath"]) if "OutputPath" in state else placed
 
 
-def _payload(template: Any, data: Any) -> Any:
+def _payload(template: Any, data: Any, result: Run) -> Any:
     """A Parameters / ResultSelector template: `key.$` values are paths or intrinsics."""
     if template is None:
         return data
     if isinstance(template, dict):
         return {
-            key.removesuffix(".$"): _evaluate(value, data)
+            key.removesuffix(".$"): _evaluate(value, data, result)
             if key.endswith(".$")
-            else _payload(value, data)
+            else _payload(value, data, result)
             for key, value in template.items()
         }
     return template
 
 
-def _evaluate(expression: str, data: Any) -> Any:
+def _evaluate(expression: str, data: Any, result: Run) -> Any:
     if expression.startswith("States.JsonMerge("):
         inner = expression.removeprefix("States.JsonMerge(").removesuffix(")")
         first, second, deep = _split_arguments(inner)
         assert deep.strip() == "false", "only shallow merges are modelled"
-        left, right = _evaluate(first.strip(), data), _evaluate(second.strip(), data)
+        left = _evaluate(first.strip(), data, result)
+        right = _evaluate(second.strip(), data, result)
         assert isinstance(left, dict) and isinstance(right, dict), (left, right)
         return {**left, **right}
+    if expression.startswith("$$.Execution.Input"):
+        return _path(result.execution_input, expression.removeprefix("$$.Execution.Input"))
     assert expression.startswith("$"), f"unsupported expression {expression}"
     return _path(data, expression)
 

@@ -7,6 +7,7 @@ layout the compiler picks; layout itself is pinned by the snapshot tests.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -16,7 +17,7 @@ import pytest
 
 from functions.core.errors import InvalidWorkflow
 from functions.core.model.graph import Adjacency
-from functions.core.model.workflow import Graph, NodeType, state_key
+from functions.core.model.workflow import ErrorStrategy, Graph, NodeType, state_key
 from functions.core.services.definitions import MAX_DEFINITION_BYTES, build_definition
 from statemachines import compiler
 from statemachines.compiler import CompileError, Targets, compile_workflow
@@ -66,25 +67,34 @@ def parallels(definition: dict[str, Any]) -> list[dict[str, Any]]:
 def test_outer_frame_catches_failures_and_finalizes() -> None:
     definition = compile_graph(graph(["a", ("c", IF), "b"], [("a", "c"), ("c", "b", "true")]))
     top = definition["States"]
-    assert definition["StartAt"] == compiler.BODY
-    assert top[compiler.BODY]["Type"] == "Parallel"
-    assert top[compiler.BODY]["Next"] == compiler.FINALIZE_SUCCEEDED
-    assert top[compiler.BODY]["Catch"] == [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": compiler.FINALIZE_FAILED}
-    ]
+    # No wrapping state and no begin task: the run is recorded running by its start.
+    assert definition["StartAt"] == node_tasks(definition)["a"]
+    failed = compiler.FINALIZE_FAILED
+    catch = {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed}
+    for name, found in body(definition)["States"].items():
+        if found["Type"] in ("Task", "Parallel", "Map"):
+            assert found["Catch"] == [catch], name
     succeeded = top[compiler.FINALIZE_SUCCEEDED]
     assert succeeded["Resource"] == RUNS_ARN
     assert succeeded["Parameters"]["action"] == "succeed"
-    assert succeeded["Parameters"]["vars.$"].startswith("$.body")
+    assert succeeded["Parameters"]["vars.$"] == "$.vars"
     assert succeeded["Parameters"]["sinks"] == ["b"]
     assert succeeded["End"] is True
+    assert "Catch" not in succeeded
     assert top[compiler.FINALIZE_FAILED]["Parameters"]["action"] == "fail"
     assert top[compiler.FINALIZE_FAILED]["Next"] == compiler.FAILED
     assert top[compiler.FAILED]["Type"] == "Fail"
-    assert body(definition)["StartAt"] == compiler.BEGIN
-    begin = body(definition)["States"][compiler.BEGIN]
-    assert (begin["Resource"], begin["Parameters"]["action"]) == (RUNS_ARN, "begin")
-    assert begin["Next"] == node_tasks(definition)["a"]
+    assert not [
+        s for _, s in body_states(definition) if s.get("Parameters", {}).get("action") == "begin"
+    ]
+
+
+def test_an_error_strategy_recovery_is_caught_by_the_frame() -> None:
+    g = graph(["a", "b"], [("a", "b")])
+    g.nodes[0].error_strategy = ErrorStrategy.DEFAULT_VALUE
+    top = compile_graph(g)["States"]
+    assert [c["Next"] for c in top["a"]["Catch"]] == ["Recover a"]
+    assert [c["Next"] for c in top["Recover a"]["Catch"]] == [compiler.FINALIZE_FAILED]
 
 
 def test_task_carries_node_and_context_and_writes_under_vars() -> None:
@@ -134,18 +144,14 @@ def test_missing_function_for_a_node_type_is_a_compile_error() -> None:
 def test_chain_compiles_to_tasks_without_guards() -> None:
     definition = compile_graph(graph(["a", "b", "c"], [("a", "b"), ("b", "c")]))
     found = body(definition)["States"]
-    assert set(found) == {compiler.BEGIN, "a", "b", "c"}
+    assert set(found) == {"a", "b", "c"}
     assert {s["Type"] for s in found.values()} == {"Task"}
-    assert [found[compiler.BEGIN]["Next"], found["a"]["Next"], found["b"]["Next"]] == [
-        "a",
-        "b",
-        "c",
-    ]
-    assert found["c"]["End"] is True
+    assert [definition["StartAt"], found["a"]["Next"], found["b"]["Next"]] == ["a", "b", "c"]
+    assert found["c"]["Next"] == compiler.FINALIZE_SUCCEEDED
     assert simulate(definition, {}) == ["a", "b", "c"]
 
 
-def test_condition_branches_get_guards_on_the_handle() -> None:
+def test_condition_branches_get_one_guard_on_the_handle() -> None:
     g = graph(
         ["start", ("c", IF), "yes", "no"],
         [("start", "c"), ("c", "yes", "true"), ("c", "no", "false")],
@@ -153,28 +159,30 @@ def test_condition_branches_get_guards_on_the_handle() -> None:
     definition = compile_graph(g)
     assert guard_of(definition, "start") is None
     assert guard_of(definition, "c") is None
-    for target, handle in (("yes", "true"), ("no", "false")):
-        rule = guard_of(definition, target)
-        assert rule is not None
-        assert ("$.vars.c.handle", "StringEquals", handle) in set(variables(rule))
-        assert all(v.startswith("$.vars.c") for v, _, _ in variables(rule))
+    rule = guard_of(definition, "yes")
+    assert rule is not None
+    assert ("$.vars.c.handle", "StringEquals", "true") in set(variables(rule))
+    assert all(v.startswith("$.vars.c") for v, _, _ in variables(rule))
+    # Not "true" is "false" for an if-else of one case: `no` needs no guard of its own.
+    assert guard_of(definition, "no") is None
+    assert state(definition, "Runs? yes")["Default"] == "no"
+    assert state(definition, "yes")["Next"] == compiler.FINALIZE_SUCCEEDED
     check_run(g, "start", definition, {"c": "true"})
     assert simulate(definition, {"c": "true"}) == ["start", "c", "yes"]
     assert simulate(definition, {"c": "false"}) == ["start", "c", "no"]
 
 
-def test_merge_after_branch_gets_an_or_guard() -> None:
+def test_merge_after_both_branches_needs_no_guard() -> None:
     g = graph(
         [("c", IF), "yes", "no", "merge"],
         [("c", "yes", "true"), ("c", "no", "false"), ("yes", "merge"), ("no", "merge")],
     )
     definition = compile_graph(g)
-    rule = guard_of(definition, "merge")
-    assert rule is not None
-    assert rule["Or"] == [
-        {"Variable": "$.vars.yes", "IsPresent": True},
-        {"Variable": "$.vars.no", "IsPresent": True},
-    ]
+    # Each branch's path knows its node ran: straight on to the merge.
+    assert guard_of(definition, "merge") is None
+    assert state(definition, "yes")["Next"] == "merge"
+    assert state(definition, "no")["Next"] == "merge"
+    assert len(guards(definition)) == 1
     assert simulate(definition, {"c": "true"}) == ["c", "yes", "merge"]
     assert simulate(definition, {"c": "false"}) == ["c", "no", "merge"]
 
@@ -329,7 +337,7 @@ def test_duplicate_edges_run_the_target_once() -> None:
 
 def test_single_node() -> None:
     definition = compile_graph(graph(["only"], []))
-    assert set(body(definition)["States"]) == {compiler.BEGIN, "only"}
+    assert set(body(definition)["States"]) == {"only"}
     assert definition["States"][compiler.FINALIZE_SUCCEEDED]["Parameters"]["sinks"] == ["only"]
 
 
@@ -370,8 +378,8 @@ def _check_edges_represented(g: Graph, entry: str, definition: dict[str, Any]) -
         if node.id in live:
             assert rule is None, f"always-live {node.id} needs no guard"
         if rule is None:
-            # Unguarded: the entry, or reached by an edge that is always taken.
-            assert node.id == entry or any(e.source_handle is None for e in incoming), node.id
+            # Unguarded: live, or decided by every path reaching it (what the path knows:
+            # the node just run, the handle chosen); the simulated runs check the outcome.
             continue
         tested = set(variables(rule))
         for e in incoming:
@@ -414,9 +422,17 @@ def handle_choices(conditions: list[str], limit: int) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize("odd", ["1711528914102", "节点-1", "my-node", "has space", "a.b", "$x"])
 def test_non_identifier_ids_get_hex_state_keys(odd: str) -> None:
+    # Two if-else in Parallel branches meet at `after`: only run time can tell which ran.
     g = graph(
-        [("c", IF), odd, "after"],
-        [("c", odd, "true"), (odd, "after"), ("c", "after", "false")],
+        ["a", ("c1", IF), ("c2", IF), odd, "y", "after"],
+        [
+            ("a", "c1"),
+            ("a", "c2"),
+            ("c1", odd, "true"),
+            ("c2", "y", "true"),
+            (odd, "after"),
+            ("y", "after"),
+        ],
     )
     definition = compile_graph(g)
     key = state_key(odd)
@@ -426,8 +442,8 @@ def test_non_identifier_ids_get_hex_state_keys(odd: str) -> None:
     rule = guard_of(definition, "after")
     assert rule is not None
     assert (f"$.vars.{key}", "IsPresent", True) in set(variables(rule))
-    assert simulate(definition, {"c": "true"}) == ["c", odd, "after"]
-    assert simulate(definition, {"c": "false"}) == ["c", "after"]
+    for first, second in itertools.product(("true", "false"), repeat=2):
+        check_run(g, "a", definition, {"c1": first, "c2": second})
 
 
 @pytest.mark.parametrize("plain", ["a", "ok_", "node_1", "Fetch2"])
@@ -493,7 +509,8 @@ def test_node_named_begin_runs_in_order() -> None:
         [("c", IF), "x", "Begin"], [("c", "x", "true"), ("c", "Begin", "false"), ("x", "Begin")]
     )
     definition = compile_workflow(g, entry="c", targets=TARGETS)
-    assert body(definition)["States"][compiler.BEGIN]["Parameters"].get("action") == "begin"
+    assert definition["States"]["Begin"]["Parameters"]["node"]["id"] == "Begin"
+    check_structure(definition)
     check_run(g, "c", definition, {"c": "true"})
 
 
@@ -547,3 +564,26 @@ def test_definition_of_exactly_1_mib_is_accepted() -> None:
     g.nodes[0].config = {"prompt": "p" * (MAX_DEFINITION_BYTES - overhead + 1)}
     with pytest.raises(InvalidWorkflow, match=re.escape("1,048,577 bytes")):
         build_definition(g, "a")
+
+
+@pytest.mark.parametrize(("width", "merges"), [(2, 0), (11, 0), (12, 1), (121, 1), (122, 2)])
+def test_wide_join_merges_in_the_parallel_and_past_11_branches_in_passes(
+    width: int, merges: int
+) -> None:
+    middle = [f"m{i}" for i in range(width)]
+    g = graph(
+        ["a", *middle, "join"],
+        [("a", m) for m in middle] + [(m, "join") for m in middle],
+    )
+    definition = compile_graph(g)
+    found = dict(body_states(definition))
+    passes = [name for name, s in found.items() if name.startswith("Merge ")]
+    assert len(passes) == merges
+    # Every field stays within Step Functions' limit of nested intrinsic calls.
+    for s in found.values():
+        for template in (s.get("ResultSelector") or {}, s.get("Parameters") or {}):
+            for value in template.values():
+                if isinstance(value, str):
+                    assert value.count("States.JsonMerge") <= compiler.MAX_INTRINSIC_CALLS
+    result = check_run(g, "a", definition, {})
+    assert {state_key(m) for m in middle} <= set(result.final_vars)

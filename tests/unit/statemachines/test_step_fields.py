@@ -107,25 +107,27 @@ def test_conditional_is_an_if_else_evaluation_then_a_choice() -> None:
     assert holds["Default"] == "other"
     assert found["gated"]["Resource"] == NODE_ARNS["llm"]
     assert "evaluates" not in found["gated"]["Parameters"]["node"]
-    # What follows a node that may be skipped is guarded on it having run.
-    assert guards(compile_graph(g))["child"]["Variable"] == "$.vars.gated"
+    # What only the node leads to runs right after it and is skipped with it: no guard.
+    assert found["gated"]["Next"] == "child"
+    assert "Runs? child" not in found
     assert "Runs? other" not in found
 
 
 def test_without_step_fields_nothing_changes() -> None:
     g = graph(["a", "b", "c"], [("a", "b"), ("b", "c")])
     plain = compile_graph(g)
-    assert set(body(plain)["States"]) == {compiler.BEGIN, "a", "b", "c"}
+    assert set(body(plain)["States"]) == {"a", "b", "c"}
     assert compile_graph(with_fields(g, b={"condition": None, "loop": None})) == plain
 
 
-def test_conditional_entry_guards_what_follows_it() -> None:
+def test_conditional_entry_runs_or_skips_what_follows_it_without_a_guard() -> None:
     g = with_fields(graph(["a", "b"], [("a", "b")]), a={"condition": "{{trigger.data.go}}"})
     definition = compile_graph(g)
-    assert body(definition)["States"][compiler.BEGIN]["Next"] == "Condition of a"
+    assert definition["StartAt"] == "Condition of a"
     found = states(definition)
-    assert found["Condition holds? a"]["Default"] == "Skipped to end of a"
-    assert guards(definition)["b"] == {"Variable": "$.vars.a", "IsPresent": True, "Next": "b"}
+    assert found["Condition holds? a"]["Default"] == compiler.FINALIZE_SUCCEEDED
+    assert found["a"]["Next"] == "b"
+    assert "b" not in guards(definition)
 
 
 def test_conditional_node_behind_a_branch_has_its_guard_first() -> None:
@@ -135,7 +137,10 @@ def test_conditional_node_behind_a_branch_has_its_guard_first() -> None:
     )
     found = states(compile_graph(g))
     assert found["Runs? x"]["Choices"][0]["Next"] == "Condition of x"
-    assert found["Runs? x"]["Default"] == found["Condition holds? x"]["Default"]
+    # The branch not taken to x is y's: known there, so no guard; a false condition of x
+    # says nothing about the handle, so y's guard decides.
+    assert found["Runs? x"]["Default"] == "y"
+    assert found["Condition holds? x"]["Default"] == "Runs? y"
 
 
 def test_conditional_fork_still_runs_its_branches_in_parallel_unguarded() -> None:
@@ -155,7 +160,7 @@ def test_conditional_fork_still_runs_its_branches_in_parallel_unguarded() -> Non
     # Inside the Parallel, entered only once `a` ran, the branches need no guard.
     assert [b["StartAt"] for b in parallel["Branches"]] == ["b", "c"]
     # The skip goes past the Parallel and everything else `a` dominates.
-    assert found["Condition holds? a"]["Default"] == "Skipped to end of a"
+    assert found["Condition holds? a"]["Default"] == compiler.FINALIZE_SUCCEEDED
 
 
 def test_failing_condition_is_the_node_failing_for_its_error_strategy() -> None:
@@ -214,7 +219,7 @@ def test_a_conditional_needs_the_if_else_function() -> None:
 def evaluated(definition: dict[str, Any], holds: Mapping[str, bool]) -> dict[str, Any]:
     """The definition with each condition's evaluation replaced by its outcome."""
     changed = copy.deepcopy(definition)
-    for state in _scopes(body(changed)):
+    for state in _scopes(changed):
         for name, found in list(state.items()):
             node = found.get("Parameters", {}).get("node", {})
             if found["Type"] == "Task" and node.get("evaluates") == "conditional":
@@ -390,8 +395,9 @@ def test_loop_with_a_conditional_evaluates_it_once_first() -> None:
     found = states(compile_graph(g))
     assert found["fetch"]["Next"] == "Condition of each"
     assert found["Condition holds? each"]["Choices"][0]["Next"] == "each"
-    assert found["Condition holds? each"]["Default"] == "Skipped to end of fetch"
-    assert guards(compile_graph(g))["after"]["Variable"] == "$.vars.each"
+    assert found["Condition holds? each"]["Default"] == compiler.FINALIZE_SUCCEEDED
+    assert found["Collect each"]["Next"] == "after"
+    assert "Runs? after" not in found
 
 
 def test_loop_inside_an_iteration_body_and_a_parallel_branch() -> None:
