@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
 from functions.core import payloads
 from functions.core.model import dify_environment
 from functions.core.model.run import EventType, Run, RunStatus, StepEvent, StepStatus
 from functions.core.model.version import Version
 from functions.core.services import apps, runs, triggers
+from functions.cost import RunUsage, WorkflowCost
+from statemachines import cost
 
 _RUN_STATUS = {
     RunStatus.PENDING: "pending",
@@ -134,3 +139,136 @@ def step_results(events: list[StepEvent]) -> list[dict[str, Any]]:
             if event.error:
                 step["error"] = event.error
     return list(steps.values())
+
+
+# --- cost ---------------------------------------------------------------------------------
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class UsageView(_Camel):
+    """One run's use of what is billed."""
+
+    transitions: float = Field(description="State transitions (Standard bills each)")
+    lambda_requests: float = Field(description="Lambda invocations")
+    lambda_gb_seconds: float = Field(description="Lambda GB-seconds (memory x duration)")
+    dynamodb_writes: float = Field(description="DynamoDB write request units")
+    seconds: float = Field(description="Wall-clock duration (Express bills it)")
+
+
+class PriceView(_Camel):
+    """US dollars per 1,000 runs."""
+
+    step_functions: float
+    lambda_: float = Field(alias="lambda")
+    dynamodb: float
+    total: float
+
+
+class FiguresView(BaseModel):
+    min: PriceView
+    typical: PriceView
+    max: PriceView
+
+
+class PerRunView(BaseModel):
+    min: UsageView
+    typical: UsageView
+    max: UsageView
+
+
+class FunctionView(_Camel):
+    memory_mb: int
+    seconds: float = Field(description="Assumed duration of one invocation")
+    extra_requests: int = Field(description="Further invocations it makes (a sandbox)")
+
+
+class AssumptionsView(_Camel):
+    items: int = Field(description="Items per Map state and rounds per loop")
+    region: str
+    prices_as_of: str
+    lambda_architecture: str
+    express_billed_mb: int
+    fixed_writes_per_run: int
+    functions: dict[str, FunctionView] = Field(description="By node type")
+    notes: list[str]
+
+
+class WorkflowCostView(_Camel):
+    """`GET /v1/workflows/{id}/cost`: an estimate from the compiled state machine."""
+
+    workflow_id: str
+    version: int | None = Field(description="The version estimated; null: the draft")
+    per_run: PerRunView
+    per_1000_runs: dict[str, FiguresView] = Field(
+        alias="per1000Runs", description="`standard` and `express`"
+    )
+    assumptions: AssumptionsView
+
+
+_NOTES = [
+    "min and max take, for each figure separately, the cheapest or dearest outcome of "
+    "every Choice; typical weighs a Choice's outcomes equally",
+    "every Parallel branch runs; each Map runs `items` items and each loop `items` rounds",
+    "paths that fail (Catch, Retry) are not counted",
+    "each DynamoDB write is one write request unit (items up to 1 KB)",
+    "free tiers are not deducted",
+]
+
+
+def workflow_cost(found: WorkflowCost) -> WorkflowCostView:
+    def usage(figure: cost.Figure) -> UsageView:
+        spent = found.per_run.figure(figure)
+        return UsageView(
+            transitions=spent.transitions,
+            lambda_requests=spent.lambda_requests,
+            lambda_gb_seconds=round(spent.lambda_gb_seconds, 6),
+            dynamodb_writes=spent.writes,
+            seconds=round(spent.seconds, 3),
+        )
+
+    def prices(kind: cost.Kind) -> FiguresView:
+        shown = {}
+        for figure in cost.FIGURES:
+            price = cost.price_per_1000(found.per_run.figure(figure), kind)
+            shown[figure] = PriceView(
+                step_functions=round(price.step_functions, 6),
+                lambda_=round(price.lambda_, 6),
+                dynamodb=round(price.dynamodb, 6),
+                total=round(price.total, 6),
+            )
+        return FiguresView(**shown)
+
+    return WorkflowCostView(
+        workflow_id=found.workflow_id,
+        version=found.version,
+        per_run=PerRunView(min=usage("min"), typical=usage("typical"), max=usage("max")),
+        per_1000_runs={"standard": prices("standard"), "express": prices("express")},
+        assumptions=AssumptionsView(
+            items=found.items,
+            region=cost.REGION,
+            prices_as_of=cost.PRICES_AS_OF,
+            lambda_architecture=cost.DEPLOYED_ARCHITECTURE,
+            express_billed_mb=cost.EXPRESS_BILLED_MB,
+            fixed_writes_per_run=cost.FIXED_WRITES_PER_RUN,
+            functions={
+                node_type: FunctionView(
+                    memory_mb=p.memory_mb, seconds=p.seconds, extra_requests=p.extra_requests
+                )
+                for node_type, p in sorted(found.profiles.items())
+            },
+            notes=_NOTES,
+        ),
+    )
+
+
+def run_detail(record: Run, events: list[StepEvent], spent: RunUsage | None) -> dict[str, Any]:
+    """A run's view with what it used once it finished (null before): `usage.transitions`
+    (from its execution history) and `usage.writes` (its log's events plus the fixed
+    writes)."""
+    view = run(record, events)
+    transitions, writes = (spent.transitions, spent.writes) if spent else (None, None)
+    view["usage"] = {**view["usage"], "transitions": transitions, "writes": writes}
+    return view

@@ -329,4 +329,6 @@ def test_usage_sums_the_model_calls_on_cortex_and_v1(owner: httpx.Client) -> Non
     assert all(step["calls"] == 1 and step["total"] > 0 for step in steps.values())
     assert run["usage"]["total"] == steps["ask"]["total"] + steps["again"]["total"]
     assert len(run["usage"]["calls"]) == 2
-    assert v1["usage"] == run["usage"]
+    # The v1 detail adds what the finished run used of what is billed (its cost route).
+    tokens = {k: v for k, v in v1["usage"].items() if k not in ("transitions", "writes")}
+    assert tokens == run["usage"]

@@ -12,14 +12,16 @@ from typing import Any
 
 import pytest
 
+from tests.api.test_cost_http import settled
 from tests.cli.conftest import Cli
-from tests.local_server import ROOT, Server
+from tests.local_server import ROOT, Server, running
 
 pytestmark = pytest.mark.xdist_group("cli")
 
 DIFY_ECHO = ROOT.parent / "shared/conformance/dify/dify_fixture__simple_passthrough_workflow.yml"
 DEMO = ROOT / "local/demo_workflow.json"
 ID = re.compile(r"^\w{10,}$")
+FIGURES = ("min", "typical", "max")
 FAILING = {
     "name": "fails at parse",
     "nodes": [
@@ -170,6 +172,13 @@ def test_show_prints_the_step_results_as_a_table(cli: Cli, server: Server) -> No
     assert [row.split("│")[2].strip() for row in rows] == ["fetch", "analyze", "check", "notify"]
     assert '{"building": "C", "devices": 12}' in rows[0]
     assert "[local:local] Summarise devices of C: 12" in rows[1]
+    # What the finished run used: its execution history's transitions, its log's writes.
+    with server.client() as client:
+        run = settled(client, f"/v1/runs/{run_id}", client.get(f"/v1/runs/{run_id}").json())
+    usage = run["usage"]
+    done = cli("show", run_id)
+    used = f"{usage['transitions']} state transitions, {usage['writes']} DynamoDB writes"
+    assert re.search(r"used\s+" + used, done.stdout), done.stdout
     shown = json.loads(cli("show", run_id, "--workflow", workflow_id, "--json").stdout)
     assert shown["id"] == run_id and len(shown["stepResults"]) == 4
 
@@ -189,7 +198,64 @@ def test_tail_prints_the_runs_node_events_and_its_outcome(
     done = cli("tail", failed_run, "--workflow", failing)
     assert done.returncode == 1
     assert _node_lines(done.stdout) == [("started", "parse"), ("failed", "parse")]
-    assert cli("tail", "no-such-run").returncode == 1
+    missing = cli("tail", "no-such-run")
+    assert missing.returncode == 1 and "refused: 404 not_found" in missing.stderr
+
+
+SLOW = {
+    "name": "slow",
+    "nodes": [
+        {"id": "first", "type": "ai-generate", "config": {"prompt": "answer slowly"}},
+        {"id": "second", "type": "ai-generate", "config": {"prompt": "answer slowly"}},
+    ],
+    "edges": [{"from": "first", "to": "second"}],
+}
+
+
+def test_tail_resumes_the_runs_stream_after_each_time_bound(tmp_path: Path) -> None:
+    # Streams end after 1 s, each node takes 1.5 s: the run outlives several streams.
+    env = {
+        "SERVICE_STREAM_SECONDS": "1",
+        "LOCAL_LLM_REPLIES": json.dumps({"slowly": {"text": "late", "delay_ms": 1500}}),
+    }
+    with running(env) as slow_server:
+        cli = Cli(slow_server, tmp_path / "no-saved-key.json")
+        workflow_id = _id(cli, "import", str(_file(tmp_path, "slow.json", SLOW)))
+        run_id = _id(cli, "run", workflow_id)
+        done = cli("tail", run_id)
+    assert done.returncode == 0, done.stdout + done.stderr
+    ran = [(s, n) for n in ("first", "second") for s in ("started", "succeeded")]
+    assert _node_lines(done.stdout) == ran  # each event once, none lost between streams
+    assert re.search(rf"run {run_id} succeeded in \d+\.\d+s · 2 of 2 nodes ran", done.stdout)
+
+
+def test_cost_prints_the_estimate_per_run_and_per_1000_runs(cli: Cli, server: Server) -> None:
+    workflow_id = _id(cli, "import", str(DEMO))
+    done = cli("cost", workflow_id)
+    assert done.returncode == 0, done.stderr
+    with server.client() as client:
+        estimate = client.get(f"/v1/workflows/{workflow_id}/cost").json()
+
+    def row(label: str, after: str = "") -> list[str]:
+        lines = done.stdout.splitlines()
+        start = next(i for i, line in enumerate(lines) if after in line) if after else 0
+        line = next(line for line in lines[start:] if line.startswith(f"│ {label} "))
+        return [cell.strip() for cell in line.strip("│").split("│")[1:]]
+
+    per_run = estimate["perRun"]
+    assert row("state transitions") == [f"{per_run[f]['transitions']:g}" for f in FIGURES]
+    assert row("DynamoDB writes") == [f"{per_run[f]['dynamodbWrites']:g}" for f in FIGURES]
+    for kind in ("standard", "express"):
+        prices = estimate["per1000Runs"][kind]
+        shown = row("  total", after=f"{kind.capitalize()}, USD per 1,000 runs")
+        assert shown == [f"${prices[f]['total']:.4f}" for f in FIGURES]
+    assert f"workflow {workflow_id}, version 1" in done.stdout
+    assert "us-east-1 list prices" in done.stderr and "10 items per iteration" in done.stderr
+    fewer = json.loads(cli("cost", workflow_id, "--items", "2", "--json").stdout)
+    assert fewer["assumptions"]["items"] == 2
+    refused = cli("cost", "no-such-workflow")
+    assert refused.returncode == 1 and "refused: 404 not_found" in refused.stderr
+    assert cli("cost", workflow_id, "--items", "-1").returncode == 2
 
 
 def test_keys_create_list_and_revoke(cli: Cli, server: Server) -> None:

@@ -45,6 +45,9 @@ def test_cli_walkthrough_imports_runs_follows_shows_and_manages_keys(
     assert re.search(r"run \w+ succeeded in \d+\.\d+s · 2 of 2 nodes ran", out)
     assert re.search(r"run \w+ succeeded in \d+\.\d+s · 4 of 5 nodes ran", out)
     assert '{"building": "A", "devices": 12}' in out  # show: fetch's result
+    assert re.search(r"used\s+\d+ state transitions, \d+ DynamoDB writes", out)  # show
+    assert re.search(r"^│ state transitions\s+│ \d+", out, re.M)  # cost: per run
+    assert "Standard, USD per 1,000 runs" in out and "Express, USD per 1,000 runs" in out
     assert "refused: read-only" in out
     assert "refused: 403 forbidden" in done.stderr
     assert "this key lacks the 'write' scope" in done.stderr

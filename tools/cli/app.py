@@ -265,23 +265,19 @@ def runs(
         err.print(f"workflow {workflow} has no runs")
 
 
-def _find_run(client: Client, run_id: str, workflow: str | None) -> tuple[str, dict[str, Any]]:
-    """The run's workflow and v1 view. No route reads a run by its id alone: without
-    `workflow`, each of the caller's workflows is asked for it."""
+def _find_run(client: Client, run_id: str, workflow: str | None) -> dict[str, Any]:
+    """The run's v1 view: `GET /v1/runs/{runId}`, or with `workflow` the workflow's own run
+    route (which also checks the run is that workflow's)."""
     if workflow is not None:
-        return workflow, client.get(f"/v1/workflows/{workflow}/runs/{run_id}")
-    for item in client.get("/v1/workflows")["workflows"]:
-        try:
-            return item["id"], client.get(f"/v1/workflows/{item['id']}/runs/{run_id}")
-        except ApiError as exc:
-            if exc.status != 404:
-                raise
-    raise ApiError(404, "not_found", f"run '{run_id}' is not a run of any of your workflows")
+        found: dict[str, Any] = client.get(f"/v1/workflows/{workflow}/runs/{run_id}")
+        return found
+    by_id: dict[str, Any] = client.get(f"/v1/runs/{run_id}")
+    return by_id
 
 
 WorkflowOption = Annotated[
     str | None,
-    typer.Option("--workflow", "-w", help="The run's workflow (found when not given)"),
+    typer.Option("--workflow", "-w", help="Check that the run is this workflow's"),
 ]
 
 
@@ -293,7 +289,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the server's answer")] = False,
 ) -> None:
     """A run and its step results."""
-    _, found = _find_run(_state(ctx).client, run_id, workflow)
+    found = _find_run(_state(ctx).client, run_id, workflow)
     if as_json:
         _print_json(found)
         return
@@ -308,6 +304,9 @@ def show(
         header.add_row("completed", f"{found['completedAt']} ({took:.2f}s)" if took else "")
     if found.get("error"):
         header.add_row("error", Text(str(found["error"]), style="red"))
+    used = _used(found.get("usage") or {})
+    if used:
+        header.add_row("used", used)
     out.print(header)
     steps = Table("#", "node", "status", "started", "took", "result / error")
     for index, step in enumerate(found.get("stepResults") or [], start=1):
@@ -333,11 +332,87 @@ def tail(
 ) -> None:
     """A run's node events as they arrive, until it ends (exit 0 only on success)."""
     client = _state(ctx).client
-    workflow_id, _ = _find_run(client, run_id, workflow)
-    nodes = live.node_infos(client.get(f"/v1/workflows/{workflow_id}"))
+    found = _find_run(client, run_id, workflow)
+    nodes = live.node_infos(client.get(f"/v1/workflows/{found['workflowId']}"))
     with live.RunView(out, nodes) as view:
-        status = live.tail(client, view, workflow_id, run_id)
+        status = live.tail(client, view, found)
     raise typer.Exit(0 if status in live.SUCCESS else 1)
+
+
+def _used(usage: dict[str, Any]) -> str:
+    """What a finished run used of what is billed (its detail's `usage`)."""
+    parts = []
+    if usage.get("transitions") is not None:
+        parts.append(f"{usage['transitions']} state transitions")
+    if usage.get("writes") is not None:
+        parts.append(f"{usage['writes']} DynamoDB writes")
+    if usage.get("total"):
+        parts.append(f"{usage['total']} model tokens")
+    return ", ".join(parts)
+
+
+# --- cost --------------------------------------------------------------------------------
+
+_USAGE_ROWS = (
+    ("state transitions", "transitions", "{:g}"),
+    ("Lambda requests", "lambdaRequests", "{:g}"),
+    ("Lambda GB-seconds", "lambdaGbSeconds", "{:.3f}"),
+    ("DynamoDB writes", "dynamodbWrites", "{:g}"),
+    ("duration (s)", "seconds", "{:.2f}"),
+)
+_PRICE_ROWS = (
+    ("Step Functions", "stepFunctions"),
+    ("Lambda", "lambda"),
+    ("DynamoDB", "dynamodb"),
+    ("total", "total"),
+)
+_FIGURES = ("min", "typical", "max")
+
+
+@app.command()
+def cost(
+    ctx: typer.Context,
+    workflow: Annotated[str, typer.Argument(help="The workflow's id")],
+    items: Annotated[
+        int | None,
+        typer.Option(min=0, help="Items per iteration (Map) and rounds per loop to assume"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the server's answer")] = False,
+) -> None:
+    """The estimated price per 1,000 runs, Standard and Express, and what one run uses."""
+    params = {} if items is None else {"items": items}
+    found = _state(ctx).client.get(f"/v1/workflows/{workflow}/cost", **params)
+    if as_json:
+        _print_json(found)
+        return
+    assumed = found["assumptions"]
+    version = found.get("version")
+    of = f"version {version}" if version is not None else "the draft (nothing published)"
+    table = Table(
+        "per run",
+        *_FIGURES,
+        title=f"workflow {found['workflowId']}, {of}",
+        title_justify="left",
+    )
+    for label, key, shown in _USAGE_ROWS:
+        table.add_row(label, *(shown.format(found["perRun"][f][key]) for f in _FIGURES))
+    table.add_section()
+    for kind in ("standard", "express"):
+        prices = found["per1000Runs"][kind]
+        table.add_row(f"{kind.capitalize()}, USD per 1,000 runs", style="bold")
+        for label, key in _PRICE_ROWS:
+            cells = [f"${prices[f][key]:.4f}" for f in _FIGURES]
+            table.add_row(f"  {label}", *cells, style="bold" if key == "total" else None)
+        table.add_section()
+    out.print(table)
+    err.print(
+        f"{assumed['region']} list prices of {assumed['pricesAsOf']}; "
+        f"{assumed['items']} items per iteration and rounds per loop assumed (--items); "
+        f"Lambda {assumed['lambdaArchitecture']}; "
+        f"{assumed['fixedWritesPerRun']} fixed DynamoDB writes per run"
+    )
+    for note in assumed.get("notes") or []:
+        err.print(f"  • {note}", soft_wrap=True)
 
 
 # --- keys --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 # A stream is quiet while a node runs; the server pings every 10 s.
 STREAM_READ_SECONDS = 60.0
 TIMEOUT_SECONDS = 30.0
+_STREAM_TIMEOUT = httpx.Timeout(TIMEOUT_SECONDS, read=STREAM_READ_SECONDS)
 
 
 @dataclass
@@ -103,39 +104,67 @@ class Client:
     def delete(self, path: str) -> Any:
         return self.request("DELETE", path)
 
-    def events(
-        self, path: str, body: Any, *, bearer: str | None = None
-    ) -> Iterator[dict[str, Any]]:
-        """POST `body` and yield each server-sent event's JSON `data` as it arrives."""
-        timeout = httpx.Timeout(TIMEOUT_SECONDS, read=STREAM_READ_SECONDS)
+    def events(self, path: str, body: Any, *, bearer: str | None = None) -> Iterator[Event]:
+        """POST `body` and yield each server-sent event as it arrives."""
+        request = self._http.build_request(
+            "POST", path, json=body, headers=self._headers(bearer), timeout=_STREAM_TIMEOUT
+        )
+        yield from self._stream(request)
+
+    def follow(self, path: str, last_event_id: str | None = None) -> Iterator[Event]:
+        """GET a stream of server-sent events, after `last_event_id` when given; each event
+        with its id, so a stream that ends early can be resumed."""
+        headers = self._headers()
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        request = self._http.build_request("GET", path, headers=headers, timeout=_STREAM_TIMEOUT)
+        yield from self._stream(request)
+
+    def _stream(self, request: httpx.Request) -> Iterator[Event]:
         try:
-            with self._http.stream(
-                "POST", path, json=body, headers=self._headers(bearer), timeout=timeout
-            ) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise _error(response)
-                yield from parse_sse(response.iter_lines())
+            response = self._http.send(request, stream=True)
         except httpx.TransportError as exc:
             raise Unreachable(f"{self.base_url}: {exc}") from exc
+        try:
+            if response.status_code >= 400:
+                response.read()
+                raise _error(response)
+            yield from parse_events(response.iter_lines())
+        except httpx.TransportError as exc:
+            raise Unreachable(f"{self.base_url}: {exc}") from exc
+        finally:
+            response.close()
 
 
-def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
-    """The JSON objects carried by `data:` fields; comments, pings and ids are skipped."""
+@dataclass(frozen=True)
+class Event:
+    """One server-sent event that carried a JSON object, and its id (None: it had none)."""
+
+    data: dict[str, Any]
+    id: str | None = None
+
+
+def parse_events(lines: Iterator[str]) -> Iterator[Event]:
+    """The events whose `data:` is a JSON object, each with its `id:`; comments and pings
+    (no data) are skipped."""
     data: list[str] = []
-    for line in lines:
+    event_id: str | None = None
+    for line in _closed(lines):
         if line == "":
-            if data:
-                payload = _json("\n".join(data))
-                if isinstance(payload, dict):
-                    yield payload
-            data = []
+            payload = _json("\n".join(data)) if data else None
+            if isinstance(payload, dict):
+                yield Event(payload, event_id)
+            data, event_id = [], None
         elif line.startswith("data:"):
             data.append(line[5:].removeprefix(" "))
-    if data:
-        payload = _json("\n".join(data))
-        if isinstance(payload, dict):
-            yield payload
+        elif line.startswith("id:"):
+            event_id = line[3:].strip()
+
+
+def _closed(lines: Iterator[str]) -> Iterator[str]:
+    """The lines, then the blank line that ends an event a stream cut short."""
+    yield from lines
+    yield ""
 
 
 def _json(text: str) -> Any:

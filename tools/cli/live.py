@@ -5,8 +5,9 @@ Two sources feed the same view. `follow` starts a run through the service API wi
 `response_mode: streaming` and reads Dify's server-sent events (workflow_started,
 node_started, node_finished, workflow_finished); the service API takes an app key, so it
 makes one for the workflow and revokes it when the stream ends. `tail` watches a run that
-exists already: no route streams an existing run's events, so it polls the v1 run view and
-reports each step result as it appears and as it finishes.
+exists already from its own stream, `GET /v1/runs/{id}/events` (account key): the same
+events, from the run's start; a stream that ends before the run (its time bound) is
+resumed with `Last-Event-ID`, and so is a `--follow` stream that ends early.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -23,7 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from tools.cli.client import ApiError, Client, Unreachable
+from tools.cli.client import ApiError, Client, Event, Unreachable
 
 # What a finished run or node may say; a run ends well when it says one of SUCCESS.
 SUCCESS = frozenset({"succeeded", "partial-succeeded"})
@@ -41,7 +43,11 @@ STATUS_STYLE = {
 _NOT_RUN = frozenset({"iteration-start", "loop-start"})
 APP_KEY_NAME = "stepcanvas run --follow (temporary)"
 SERVICE_USER = "stepcanvas-cli"
-POLL_SECONDS = 0.3
+# A stream that ends before its run (its time bound) is resumed after its last event id;
+# this many in a row that bring nothing new mean the server cannot stream it.
+RESUME_ATTEMPTS = 3
+STREAM_TIMEOUT = "stream_timeout"
+RESUME_PAUSE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -202,20 +208,45 @@ def follow(client: Client, view: RunView, workflow_id: str, inputs: dict[str, An
             )
 
 
-def _stream(
-    client: Client, view: RunView, workflow_id: str, inputs: dict[str, Any], app_key: str
-) -> str:
-    started = time.monotonic()
-    run_id: str | None = None
-    body = {"inputs": inputs, "response_mode": "streaming", "user": SERVICE_USER}
-    for event in client.events("/v1/workflows/run", body, bearer=app_key):
+class _Reader:
+    """Shows a run's server-sent events in a view; remembers the last event id, so a
+    stream that ends before the run can be resumed just after it."""
+
+    def __init__(self, view: RunView, workflow_id: str, version: Any = None) -> None:
+        self.view = view
+        self.workflow_id = workflow_id
+        # The run view names its version; the service stream only as `<workflow>-v<n>`.
+        self.version = version
+        self.started = time.monotonic()
+        self.run_id: str | None = None
+        self.last_id: str | None = None
+        self.status: str | None = None
+
+    def read(self, events: Iterator[Event]) -> Event | None:
+        """Show events until the run finishes (then `status` is set) or the stream ends;
+        the `error` event that ended it early, if one did."""
+        for event in events:
+            if event.id is not None:
+                self.last_id = event.id
+            if event.data.get("event") == "error":
+                return event
+            self._show(event.data)
+            if self.status is not None:
+                return None
+        return None
+
+    def _show(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         data = _mapping(event.get("data"))
-        offset = time.monotonic() - started
+        offset = time.monotonic() - self.started
+        view = self.view
         if kind == "workflow_started":
-            run_id = str(data.get("id") or event.get("workflow_run_id"))
-            version = str(data.get("workflow_id") or "").rpartition("-v")[2]
-            view.run_started(offset, run_id, workflow_id, version)
+            if self.run_id is None:
+                self.run_id = str(data.get("id") or event.get("workflow_run_id"))
+                version = self.version
+                if version is None:
+                    version = str(data.get("workflow_id") or "").rpartition("-v")[2]
+                view.run_started(offset, self.run_id, self.workflow_id, version)
         elif kind == "node_started":
             view.node_started(
                 offset, str(data["node_id"]), data.get("title"), data.get("node_type")
@@ -231,55 +262,62 @@ def _stream(
                 kind=data.get("node_type"),
             )
         elif kind == "workflow_finished":
-            status = str(data.get("status") or "failed")
+            self.status = str(data.get("status") or "failed")
             view.run_finished(
-                offset, run_id or "", status, data.get("elapsed_time"), data.get("error")
+                offset, self.run_id or "", self.status, data.get("elapsed_time"), data.get("error")
             )
-            return status
-        elif kind == "error":
-            if run_id is None:
-                raise ApiError(
-                    int(event.get("status") or 500),
-                    str(event.get("code") or "error"),
-                    str(event.get("message") or "the stream failed"),
-                )
-            view.note(f"the stream ended before the run ({event.get('message')}); polling it")
-            break
-    if run_id is None:
-        raise ApiError(502, "stream_ended", "the stream ended before the run started")
-    # The stream ended first (its time bound, or a reader's failure): the run goes on.
-    return tail(client, view, workflow_id, run_id, announce=False)
 
 
-def tail(
-    client: Client, view: RunView, workflow_id: str, run_id: str, *, announce: bool = True
+def _stream(
+    client: Client, view: RunView, workflow_id: str, inputs: dict[str, Any], app_key: str
 ) -> str:
-    """Show the run's steps as they appear in its v1 view, until it ends; its final status."""
-    path = f"/v1/workflows/{workflow_id}/runs/{run_id}"
+    reader = _Reader(view, workflow_id)
+    body = {"inputs": inputs, "response_mode": "streaming", "user": SERVICE_USER}
+    ended = reader.read(client.events("/v1/workflows/run", body, bearer=app_key))
+    if reader.status is not None:
+        return reader.status
+    if reader.run_id is None:
+        error = ended.data if ended is not None else {}
+        raise ApiError(
+            int(error.get("status") or 502),
+            str(error.get("code") or "stream_ended"),
+            str(error.get("message") or "the stream ended before the run started"),
+        )
+    # The stream ended first (its time bound, or a reader's failure): the run goes on, and
+    # its own stream picks up after the last event shown.
+    view.note("the stream ended before the run; following the run's own stream")
+    return _resume(client, reader)
+
+
+def tail(client: Client, view: RunView, run: dict[str, Any]) -> str:
+    """Show an existing run (as `GET /v1/runs/{id}` shows it) from its event stream until
+    it ends, from its first event; its final status."""
+    reader = _Reader(view, str(run.get("workflowId") or ""), run.get("version"))
+    return _resume(client, reader, str(run["id"]))
+
+
+def _resume(client: Client, reader: _Reader, run_id: str | None = None) -> str:
+    """Read `GET /v1/runs/{id}/events` until the run ends, reconnecting after the last event
+    id each time a stream ends first; give up after RESUME_ATTEMPTS streams in a row that
+    ended otherwise than at their time bound and brought nothing new."""
+    run_id = run_id or reader.run_id or ""
+    idle = 0
     while True:
-        run = client.get(path)
-        origin = _moment(run.get("createdAt"))
-        if announce:
-            announce = False
-            view.run_started(
-                _since(origin, run.get("createdAt")), run_id, workflow_id, run.get("version")
+        before = reader.last_id
+        ended = reader.read(client.follow(f"/v1/runs/{run_id}/events", reader.last_id))
+        if reader.status is not None:
+            return reader.status
+        # A stream that reached its time bound is resumed however long the run takes.
+        timed_out = ended is not None and ended.data.get("code") == STREAM_TIMEOUT
+        idle = 0 if reader.last_id != before or timed_out else idle + 1
+        if idle >= RESUME_ATTEMPTS:
+            error = ended.data if ended is not None else {}
+            raise ApiError(
+                int(error.get("status") or 502),
+                str(error.get("code") or "stream_ended"),
+                str(error.get("message") or f"run {run_id}: its stream keeps ending early"),
             )
-        for step in run.get("stepResults") or []:
-            node_id = str(step.get("nodeId"))
-            status = V1_STEP_STATUS.get(str(step.get("status")), str(step.get("status")))
-            if node_id not in view.started:
-                view.node_started(_since(origin, step.get("startedAt")), node_id)
-            if status != "running" and node_id not in view.finished:
-                took = between(step.get("startedAt"), step.get("completedAt"))
-                at = _since(origin, step.get("completedAt"))
-                view.node_finished(at, node_id, status, seconds=took, error=step.get("error"))
-        finished = V1_RUN_STATUS.get(str(run.get("status")))
-        if finished is not None:
-            took = between(run.get("createdAt"), run.get("completedAt"))
-            at = _since(origin, run.get("completedAt"))
-            view.run_finished(at, run_id, finished, took, run.get("error"))
-            return finished
-        time.sleep(POLL_SECONDS)
+        time.sleep(RESUME_PAUSE_SECONDS * idle)
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -305,8 +343,3 @@ def _moment(stamp: Any) -> datetime | None:
 def between(start: Any, end: Any) -> float | None:
     first, last = _moment(start), _moment(end)
     return (last - first).total_seconds() if first and last else None
-
-
-def _since(origin: datetime | None, stamp: Any) -> float:
-    moment = _moment(stamp)
-    return (moment - origin).total_seconds() if origin and moment else 0.0

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, Field
 
+from functions import cost as cost_service
 from functions.api import bodies, v1_views
 from functions.api.context import base_url, require
 from functions.api.contract import Face, documented
@@ -19,6 +20,7 @@ from functions.core.model import dify_format, documents, v1_format
 from functions.core.model.v1_format import V1WorkflowBody, V1WorkflowPatch
 from functions.core.services import apps, runs, workflows
 from functions.core.services.keys import Scope
+from statemachines import cost
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 
@@ -133,4 +135,19 @@ def list_runs(workflow_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 20)
 def get_run(workflow_id: str, run_id: str) -> dict[str, Any]:
     caller = require(router, Scope.READ)
     run = runs.get(caller.tenant_id, workflow_id, run_id)
-    return v1_views.run(run, runs.node_events(run.id))
+    events = runs.node_events(run.id)
+    return v1_views.run_detail(run, events, cost_service.run_usage(run, events))
+
+
+@router.get("/v1/workflows/<workflow_id>/cost")
+@documented(Face.ACCOUNT, "v1")
+def get_cost(
+    workflow_id: str,
+    items: Annotated[int, Query(ge=0, le=cost.MAX_ITEMS)] = cost.DEFAULT_ITEMS,
+) -> v1_views.WorkflowCostView:
+    """The estimated price per 1,000 runs of the latest version (else the draft), on a
+    Standard and on an Express machine, from its compiled state machine: transitions,
+    Lambda requests and GB-seconds, DynamoDB writes. `items`: the items each Map state
+    runs and the rounds each loop runs."""
+    caller = require(router, Scope.READ)
+    return v1_views.workflow_cost(cost_service.estimate(caller.tenant_id, workflow_id, items))

@@ -16,6 +16,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from functions import cost
 from functions.api import replies, v1_views
 from functions.api.context import check, principal, require
 from functions.api.contract import Face, documented
@@ -59,7 +60,8 @@ def get_run(run_id: str) -> dict[str, Any]:
     """The v1 view of a run (its `workflowId`, status and step results) by its id alone."""
     caller = require(router, Scope.READ)
     run = runs.get(caller.tenant_id, None, run_id)
-    return v1_views.run(run, runs.node_events(run.id))
+    events = runs.node_events(run.id)
+    return v1_views.run_detail(run, events, cost.run_usage(run, events))
 
 
 @router.get("/v1/runs/<run_id>/events")
