@@ -32,7 +32,10 @@ run: $(STAMP)
 
 ## The whole suite: lint, types, unit, integration, HTTP, CDK, conformance, Dify parity.
 test: $(STAMP) $(GRAPHON_STAMP) $(CHROMIUM) lint typecheck
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --ignore=tests/fuzz
+	# Under xdist schemathesis runs each operation's cases in one item and barely any:
+	# the fuzz run is a plain one (~2,500 requests in about a minute).
+	$(BIN)/python -m pytest -p no:xdist tests/fuzz
 
 ## The Dify parity test alone, on many more workflows (N of them, from SEED).
 differential: $(STAMP) $(GRAPHON_STAMP)
