@@ -79,24 +79,19 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     return serve
 
 
-async def resume(request: Request) -> Response:
-    return await _answer(
-        run_requests.resume,
-        caller(request),
-        get_settings().service_stream_seconds,
-        workflow_run_id=request.path_params["workflow_run_id"],
-        last_event_id=request.headers.get("last-event-id"),
-    )
+def _resumable(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """A GET that streams an existing run from after the client's Last-Event-ID."""
 
+    async def serve(request: Request) -> Response:
+        return await _answer(
+            handler,
+            caller(request),
+            get_settings().service_stream_seconds,
+            last_event_id=request.headers.get("last-event-id"),
+            **request.path_params,
+        )
 
-async def run_events(request: Request) -> Response:
-    return await _answer(
-        viewer_runs.events,
-        caller(request),
-        get_settings().service_stream_seconds,
-        run_id=request.path_params["run_id"],
-        last_event_id=request.headers.get("last-event-id"),
-    )
+    return serve
 
 
 async def _answer(handler: Handler, *args: Any, **kwargs: Any) -> Response:
@@ -120,8 +115,8 @@ async def _internal_error(_request: Request, exc: Exception) -> Response:
 app = Starlette(
     routes=[
         *(Route(path, _endpoint(handler), methods=["POST"]) for path, handler in ROUTES.items()),
-        Route(RESUME_PATH, resume, methods=["GET"]),
-        Route(RUN_EVENTS_PATH, run_events, methods=["GET"]),
+        Route(RESUME_PATH, _resumable(run_requests.resume), methods=["GET"]),
+        Route(RUN_EVENTS_PATH, _resumable(viewer_runs.events), methods=["GET"]),
     ],
     exception_handlers={Exception: _internal_error},
 )
