@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
 from functions.core.data.schema import GSI1, META
-from functions.core.data.table import query_all, table
+from functions.core.data.table import key, query_all, table
 
 
 def put(key_hash: str, record: dict[str, Any]) -> None:
@@ -32,7 +30,7 @@ def get_by_hash(key_hash: str) -> dict[str, Any] | None:
 def list_for_tenant(tenant_id: str) -> list[dict[str, Any]]:
     return query_all(
         IndexName=GSI1,
-        KeyConditionExpression=Key("GSI1PK").eq(f"TENANT#{tenant_id}#KEYS"),
+        KeyConditionExpression=key("GSI1PK").eq(f"TENANT#{tenant_id}#KEYS"),
         ScanIndexForward=False,
     )
 

@@ -17,18 +17,20 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 
 from functions.core import clock
 from functions.core.data import blobs
 from functions.core.data.schema import GSI1, GSI2, META, TTL_ATTRIBUTE
-from functions.core.data.table import dump, load, query_all, table
+from functions.core.data.table import attr, dump, key, load, query_all, table
 from functions.core.errors import Conflict
 from functions.core.model.retention import Retention
 from functions.core.model.run import Run, RunStatus, StepEvent
+
+if TYPE_CHECKING:
+    from boto3.dynamodb.conditions import ConditionBase
 
 # An item holds 400 KB; an event larger than this (a node's big inputs) is stored in S3
 # whole and its item keeps the address.
@@ -168,9 +170,9 @@ def _visible(item: dict[str, Any], now: int) -> bool:
 def _visible_filter(now: int) -> ConditionBase:
     """Runs not yet due, and unfinished ones (read every item; return only these)."""
     return (
-        Attr(TTL_ATTRIBUTE).not_exists()
-        | Attr(TTL_ATTRIBUTE).gt(now)
-        | Attr("status").is_in([s.value for s in UNFINISHED])
+        attr(TTL_ATTRIBUTE).not_exists()
+        | attr(TTL_ATTRIBUTE).gt(now)
+        | attr("status").is_in([s.value for s in UNFINISHED])
     )
 
 
@@ -179,9 +181,9 @@ def list_for_workflow(
 ) -> list[Run]:
     partition = runs_partition(tenant_id, workflow_id, status)
     if status is None:
-        condition, index = Key("GSI1PK").eq(partition), GSI1
+        condition, index = key("GSI1PK").eq(partition), GSI1
     else:
-        condition, index = Key("GSI2PK").eq(partition), GSI2
+        condition, index = key("GSI2PK").eq(partition), GSI2
     items = query_all(
         IndexName=index,
         KeyConditionExpression=condition,
@@ -203,9 +205,9 @@ def count_for_workflow(
     """How many runs the tenant made of the workflow (with `status`; created no later
     than `until`)."""
     index, pk, sk = (GSI1, "GSI1PK", "GSI1SK") if status is None else (GSI2, "GSI2PK", "GSI2SK")
-    condition = Key(pk).eq(runs_partition(tenant_id, workflow_id, status))
+    condition = key(pk).eq(runs_partition(tenant_id, workflow_id, status))
     if until is not None:
-        condition &= Key(sk).lte(f"{until.created_at}#{until.id}")
+        condition &= key(sk).lte(f"{until.created_at}#{until.id}")
     kwargs: dict[str, Any] = {
         "IndexName": index,
         "KeyConditionExpression": condition,
@@ -360,7 +362,7 @@ def _align_event_ttls(run_id: str) -> int:
         return 0
     expires = int(run_item.get(EVENT_TTL) or 0) or None
     events = query_all(
-        KeyConditionExpression=Key("PK").eq(f"RUN#{run_id}") & Key("SK").begins_with("EV#"),
+        KeyConditionExpression=key("PK").eq(f"RUN#{run_id}") & key("SK").begins_with("EV#"),
         # Consistent: an event written just before the run item changed must be seen.
         ConsistentRead=True,
     )
@@ -388,8 +390,8 @@ def append_event(run_id: str, event: StepEvent, expires: int | None) -> StepEven
         if expires:
             item[TTL_ATTRIBUTE] = expires
         if len(text.encode()) > EVENT_INLINE_LIMIT:
-            key = f"{blobs.run_prefix(run_id)}events/{seq:0{POSITION_DIGITS}d}.json"
-            item["bodyRef"] = blobs.put_json(key, body)
+            address = f"{blobs.run_prefix(run_id)}events/{seq:0{POSITION_DIGITS}d}.json"
+            item["bodyRef"] = blobs.put_json(address, body)
         else:
             item["body"] = text
         try:
@@ -450,8 +452,8 @@ def _event_key(seq: int) -> str:
 
 def events(run_id: str, after_seq: int = 0) -> list[StepEvent]:
     items = query_all(
-        KeyConditionExpression=Key("PK").eq(f"RUN#{run_id}")
-        & Key("SK").between(_event_key(after_seq + 1), "EV#" + "9" * POSITION_DIGITS),
+        KeyConditionExpression=key("PK").eq(f"RUN#{run_id}")
+        & key("SK").between(_event_key(after_seq + 1), "EV#" + "9" * POSITION_DIGITS),
         # Consistent: a stream tails this log and must not miss what was just written.
         ConsistentRead=True,
     )
@@ -467,7 +469,7 @@ def events(run_id: str, after_seq: int = 0) -> list[StepEvent]:
 
 
 def delete(run_id: str) -> None:
-    items = query_all(KeyConditionExpression=Key("PK").eq(f"RUN#{run_id}"))
+    items = query_all(KeyConditionExpression=key("PK").eq(f"RUN#{run_id}"))
     with table().batch_writer() as batch:
         for item in items:
             batch.delete_item(Key={"PK": item["PK"], "SK": item["SK"]})

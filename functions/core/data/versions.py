@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
-from functions.core.data.table import dump, load, query_all, table
+from functions.core.data.table import dump, key, load, query_all, table
 from functions.core.model.version import Version
 
 _PREFIX = "VER#"
@@ -39,7 +37,7 @@ def get(workflow_id: str, number: int) -> Version | None:
 def list_for_workflow(workflow_id: str) -> list[Version]:
     """Newest first."""
     items = query_all(
-        KeyConditionExpression=Key("PK").eq(f"WF#{workflow_id}") & Key("SK").begins_with(_PREFIX),
+        KeyConditionExpression=key("PK").eq(f"WF#{workflow_id}") & key("SK").begins_with(_PREFIX),
         ScanIndexForward=False,
     )
     return [Version.model_validate(load(item["body"])) for item in items]
@@ -47,7 +45,7 @@ def list_for_workflow(workflow_id: str) -> list[Version]:
 
 def delete_all(workflow_id: str) -> None:
     items = query_all(
-        KeyConditionExpression=Key("PK").eq(f"WF#{workflow_id}") & Key("SK").begins_with(_PREFIX),
+        KeyConditionExpression=key("PK").eq(f"WF#{workflow_id}") & key("SK").begins_with(_PREFIX),
         ProjectionExpression="PK, SK",
     )
     with table().batch_writer() as batch:

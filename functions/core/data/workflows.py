@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from functions.core.data import versions as version_store
 from functions.core.data.schema import GSI1, GSI2, META
-from functions.core.data.table import dump, load, query_all, table
+from functions.core.data.table import dump, key, load, query_all, table
 from functions.core.errors import Conflict
 from functions.core.model.version import Version
 
@@ -93,7 +92,7 @@ def get(workflow_id: str) -> dict[str, Any] | None:
 def list_for_tenant(tenant_id: str) -> list[dict[str, Any]]:
     items = query_all(
         IndexName=GSI1,
-        KeyConditionExpression=Key("GSI1PK").eq(f"TENANT#{tenant_id}#WF"),
+        KeyConditionExpression=key("GSI1PK").eq(f"TENANT#{tenant_id}#WF"),
         ScanIndexForward=False,
     )
     return [load(item["body"]) for item in items]
@@ -102,7 +101,7 @@ def list_for_tenant(tenant_id: str) -> list[dict[str, Any]]:
 def list_discoverable() -> list[dict[str, Any]]:
     items = query_all(
         IndexName=GSI2,
-        KeyConditionExpression=Key("GSI2PK").eq(DISCOVERABLE),
+        KeyConditionExpression=key("GSI2PK").eq(DISCOVERABLE),
         ScanIndexForward=False,
     )
     return [load(item["body"]) for item in items]

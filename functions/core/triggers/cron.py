@@ -19,9 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import ModuleType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from croniter import CroniterBadDateError, croniter
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _AWS_CRON = re.compile(r"^cron\((.+)\)$")
@@ -29,6 +28,16 @@ _RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 # Field (name, minimum, maximum) of a Unix expression, in order.
 _FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day-of-month", 1, 31), ("month", 1, 12))
 _AWS_DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+
+
+def _croniter() -> ModuleType:
+    # Imported on first use: every function loads this module with the workflow model, but
+    # only the api, the dispatcher and the trigger sync evaluate an expression, and croniter
+    # costs a node function's cold start ~20 ms.
+    import croniter  # noqa: PLC0415 - on first use (see above)
+
+    module: ModuleType = croniter
+    return module
 
 
 class CronError(ValueError):
@@ -60,12 +69,13 @@ class Schedule:
             return [first + step * i for i in range(count)]
         assert self.unix is not None
         found: list[datetime] = []
-        iterator = croniter(self.unix, start)
+        croniter = _croniter()
+        iterator = croniter.croniter(self.unix, start)
         # Bounded: an expression limited to past years or to Feb 30 never fires again.
         for _ in range(count * 400):
             try:
                 fire: datetime = iterator.get_next(datetime)
-            except CroniterBadDateError:
+            except croniter.CroniterBadDateError:
                 break  # no such date within croniter's search (Feb 30)
             if self.years is not None and fire.year not in self.years:
                 if fire.year > max(self.years):
@@ -90,7 +100,7 @@ class Schedule:
             return [self.expression]
         if self.expression.startswith("cron("):
             return [self.expression]
-        (minutes, hours, days, months, weekdays), nth = croniter.expand(self.unix)
+        (minutes, hours, days, months, weekdays), nth = _croniter().croniter.expand(self.unix)
         head = [_aws_field(values, *_FIELDS[i][1:]) for i, values in enumerate((minutes, hours))]
         month = _aws_field(months, 1, 12)
         day = _aws_field(days, 1, 31)
@@ -117,7 +127,7 @@ def parse(expression: str, timezone: str = "UTC") -> Schedule:
         unix, years = _from_aws(aws.group(1))
         return Schedule(text, timezone, unix=unix, years=years)
     fields = text.split(" ")
-    if len(fields) != 5 or not croniter.is_valid(text):
+    if len(fields) != 5 or not _croniter().croniter.is_valid(text):
         raise CronError(
             f"'{expression}' is not a schedule: expected 5-field cron ('0 9 * * *'), "
             "cron(m h dom mon dow year) or rate(n minutes|hours|days)"
@@ -149,7 +159,7 @@ def _from_aws(body: str) -> tuple[str, frozenset[int] | None]:
         raise CronError(f"cron({body}): the 'W' (nearest weekday) form is not supported")
     unix_weekday = "*" if weekday == "?" else _unix_weekdays(weekday)
     unix = " ".join((minute, hour, "*" if day == "?" else day, month, unix_weekday))
-    if not croniter.is_valid(unix):
+    if not _croniter().croniter.is_valid(unix):
         raise CronError(f"cron({body}) is not a valid EventBridge cron expression")
     return unix, _years(year, body)
 
