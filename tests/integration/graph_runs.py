@@ -83,8 +83,12 @@ def run(workflow: dict[str, Any], data: Any = None, timeout: float = 60) -> Outc
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         record = run_store.get(started.id)
+        # The run item turns finished just before its `workflow_finished` event is appended
+        # (a stop that won must not be followed by a second finish): wait for both.
         if record is not None and record.status.finished:
-            return Outcome(record, run_store.events(started.id), workflow)
+            events = run_store.events(started.id)
+            if events and events[-1].type is EventType.WORKFLOW_FINISHED:
+                return Outcome(record, events, workflow)
         time.sleep(0.03)
     raise AssertionError(f"run {started.id} did not finish within {timeout}s")
 
