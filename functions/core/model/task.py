@@ -1,6 +1,6 @@
 """The contract between the compiler and the functions its Tasks call, defined once.
 
-statemachines/compiler.py writes each Task's Parameters in these shapes (field names are
+statemachines/compiler/ writes each Task's Parameters in these shapes (field names are
 the keys it writes; `$.run`, `$.trigger`, `$.sys` and `$.vars` come from the execution
 state) and every handler reads its event through the model of its function, so a field
 one side renames fails loudly on the other, and so does an action the handler does not

@@ -1,4 +1,4 @@
-"""The loop node's tasks around its body (statemachines/compiler.py `_loop`).
+"""The loop node's tasks around its body (statemachines/compiler/containers.py `loop`).
 
 `init` (before the first round) and `check` (after each round) return the loop's state
 for `$.vars.<loop>`: its variables as the loop's outputs (claim-checked like any outputs,

@@ -27,7 +27,7 @@ def context(states: dict[str, Any] | None = None, **outputs: dict[str, Any]) -> 
 def task_event(
     node_id: str, node_type: str, config: dict[str, Any], variables: dict[str, Any], **extra: Any
 ) -> dict[str, Any]:
-    """What the compiled state machine passes a node Task (statemachines/compiler.py)."""
+    """What the compiled state machine passes a node Task (statemachines/compiler/states.py)."""
     return {
         "node": {"id": node_id, "type": node_type, "title": node_id, "config": json.dumps(config)},
         "run": {"runId": RUN_ID, "workflowId": "wf-dify", "tenantId": "tenant-a"},

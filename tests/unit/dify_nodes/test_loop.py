@@ -1,5 +1,5 @@
 """The loop node's init and check tasks, fed `vars` built by hand as the compiled state
-machine would pass them (statemachines/compiler.py `_loop`)."""
+machine would pass them (statemachines/compiler/containers.py `loop`)."""
 
 from __future__ import annotations
 

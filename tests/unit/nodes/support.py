@@ -33,7 +33,7 @@ def context(node_type: str, **states: dict[str, Any]) -> NodeContext:
 
 
 def task_event(node_type: str, config: dict[str, Any]) -> dict[str, Any]:
-    """What the compiled state machine passes a node Task (statemachines/compiler.py)."""
+    """What the compiled state machine passes a node Task (statemachines/compiler/states.py)."""
     return {
         "node": {"id": "node", "type": node_type, "title": "Node", "config": json.dumps(config)},
         "run": {"runId": RUN_ID, "workflowId": "wf-1", "tenantId": TENANT},
