@@ -183,9 +183,9 @@ def _child(fd: int, task: Callable[[Any], Any], runner: Any, workdir: str) -> No
         request = json.loads(b"".join(chunks))
         limits: dict[str, int] = request["limits"]
         sys.stdout = sys.stderr = runner._Discard()
-        runner._apply_limits(limits)
-        runner.install_guard(workdir, runner.read_roots())
-        answer = runner.answer_line(_outcome(task, request["payload"]), limits["output_bytes"])
+        refused = runner.confine(workdir, limits)
+        outcome = refused or _outcome(task, request["payload"])
+        answer = runner.answer_line(outcome, limits["output_bytes"])
         connection.sendall(answer.encode() + b"\n")
         status = 0
     finally:

@@ -28,6 +28,11 @@ MAX_OUTPUT_BYTES = 4 * 1024 * 1024
 MAX_FILE_BYTES = MAX_OUTPUT_BYTES + 64 * 1024
 MAX_OPEN_FILES = 64
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
+# How a faulting interpreter ends (a crafted code object, a C stack overflow, a failed
+# allocation C code did not check): the child dies alone, the caller reads a node error.
+CRASH_SIGNALS = frozenset(
+    {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGABRT, signal.SIGFPE}
+)
 
 
 @dataclass(frozen=True)
@@ -104,9 +109,15 @@ def _died(returncode: int | None, limits: Limits, subject: Subject) -> str:
         if number == signal.SIGXCPU:
             return f"{subject.name} timed out after {limits.timeout_seconds:g}s (CPU time limit)"
         name = signal.Signals(number).name if number in signal.valid_signals() else str(number)
+        megabytes = limits.memory_bytes // 2**20
+        if number in CRASH_SIGNALS:
+            return (
+                f"{subject.name} process crashed ({name}): the interpreter faulted, through "
+                f"code that corrupts it or by running out of its {megabytes} MB of memory"
+            )
         return (
             f"{subject.name} process was killed by {name}; it may have exceeded the memory "
-            f"limit of {limits.memory_bytes // 2**20} MB"
+            f"limit of {megabytes} MB"
         )
     status = "" if returncode is None else f" with status {returncode}"
     return f"{subject.name} process exited{status} without a result"

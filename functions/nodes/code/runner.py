@@ -9,6 +9,7 @@ writes one JSON line: `{"ok": true, "result": {...}}` or `{"ok": false, "kind": 
 "error": "<last line of the exception>"}`.
 
 The audit hook is defence in depth at the Python level, not a kernel boundary (PEP 578);
+the calls it cannot see (stat and the like) are refused by metadata.py's seccomp filter.
 sandbox.py documents what is and is not enforced.
 """
 
@@ -22,6 +23,14 @@ import sys
 import traceback
 from pathlib import Path
 from typing import Any
+
+try:
+    from functions.nodes.code import metadata
+except ModuleNotFoundError:  # the sandbox's copy of this file: sandbox.py put metadata.py beside it
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import metadata  # type: ignore[no-redef]
+
+    del sys.path[0]
 
 CODE_FILENAME = "<code>"
 # Audit events refused outright, by exact name or by prefix (those ending in ".").
@@ -273,6 +282,23 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "result": result}
 
 
+def confine(workdir: str, limits: dict[str, int]) -> dict[str, Any] | None:
+    """Limits, the metadata filter and the audit hook, in that order (the hook would refuse
+    the filter's ctypes); None, or the outcome to answer when the process cannot be confined."""
+    roots = read_roots()  # before the stand-ins: realpath would need readlink
+    _apply_limits(limits)
+    try:
+        metadata.install()
+    except OSError as exc:
+        return {
+            "ok": False,
+            "kind": "error",
+            "error": f"the sandbox could not confine itself: {exc}",
+        }
+    install_guard(workdir, roots)
+    return None
+
+
 def main() -> None:
     request = json.loads(sys.stdin.buffer.read())
     limits: dict[str, int] = request["limits"]
@@ -282,9 +308,8 @@ def main() -> None:
     os.dup2(null, 1)
     os.dup2(null, 2)
     sys.stdout = sys.stderr = _Discard()  # type: ignore[assignment]
-    _apply_limits(limits)
-    install_guard(workdir, read_roots())
-    out.write(answer_line(_run(request), limits["output_bytes"]))
+    refused = confine(workdir, limits)
+    out.write(answer_line(refused or _run(request), limits["output_bytes"]))
     out.flush()
 
 

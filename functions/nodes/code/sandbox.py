@@ -23,17 +23,20 @@ What is enforced, and by what:
   urllib requests, subprocess/exec/spawn/fork/kill, ctypes, sqlite3 (it opens files in C:
   ATTACH, VACUUM INTO), raising rlimits and sub-interpreters are refused.
 
-What is NOT enforced (no namespaces or seccomp here): the audit hook is a Python-level
-guard (PEP 578 says as much). Calls that raise no audit event pass it: `os.stat`, `lstat`,
-`access`, `readlink`, `statvfs` and what builds on them (`os.path.exists`, `isfile`,
-`getsize`, `realpath`, `Path.exists` ...) work on any path, so code can learn whether a
-host path exists, its size, owner, mode and times, and where a symlink points, though not
-a file's content nor a directory's listing. Native code reached through an interpreter
-bug, or a module constructed through `_imp` internals, runs outside the hook. Such an
-escape could read any file this Unix user can read (including /proc/<parent>/environ,
-where a Lambda keeps its role credentials) and open network connections. That is why in
-AWS this module runs in the code sandbox function (functions/sandbox, infra/sandbox.py),
-whose role grants nothing and which has no network, not in the code node's own function.
+- Kernel, again (metadata.py, installed after the rlimits and before the hook): a seccomp
+  filter refuses the metadata syscalls CPython raises no audit event for (stat, lstat,
+  access, readlink, statfs, mknod, chroot ...) on any path; `os`/`posix` get stand-ins
+  that reach paths through an audited `open(O_PATH)` and then `fstat`, so the hook's read
+  roots decide what `os.path.exists`, `Path.stat` and the imports may see.
+
+What is NOT enforced (no namespaces or Landlock here): the audit hook is a Python-level
+guard (PEP 578 says as much). Native code reached through an interpreter bug, or a module
+constructed through `_imp` internals, runs outside the hook (not outside the seccomp
+filter): such an escape could read any file this Unix user can read (including
+/proc/<parent>/environ, where a Lambda keeps its role credentials) and open network
+connections. That is why in AWS this module runs in the code sandbox function
+(functions/sandbox, infra/sandbox.py), whose role grants nothing and which has no
+network, not in the code node's own function.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ from functions.nodes.limited import MAX_REQUEST_BYTES, Limits, Subject, child_en
 __all__ = ["CODE_EXECUTION_ERROR", "Limits", "run_python"]  # Limits: from limited.py
 
 RUNNER = Path(__file__).with_name("runner.py")
+# runner.py imports it from beside itself.
+METADATA = Path(__file__).with_name("metadata.py")
 
 CODE_EXECUTION_ERROR = "CodeExecutionError"
 CODE = Subject("code", "the result of main()", CODE_EXECUTION_ERROR)
@@ -71,7 +76,8 @@ def run_python(code: str, inputs: dict[str, Any], limits: Limits | None = None) 
         raise _error(f"code and inputs are {size} bytes; the limit is {MAX_REQUEST_BYTES:,}")
     workdir = Path(tempfile.mkdtemp(prefix="stepcanvas-code-"))
     try:
-        shutil.copyfile(RUNNER, workdir / "runner.py")
+        for program in (RUNNER, METADATA):
+            shutil.copyfile(program, workdir / program.name)
         (workdir / "request.json").write_bytes(request)
         returncode, timed_out = _spawn(workdir, limits)
         with (workdir / "result.json").open("rb") as result_file:
