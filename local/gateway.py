@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import fnmatch
 import json
-import threading
 import uuid
 from http import HTTPStatus
 from typing import Any
@@ -25,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from functions.api import docs
 from functions.api.errors import error_body
+from functions.api.handler import app as api_app
 from functions.api.handler import handler as api_handler
 from functions.api.routes import triggers
 from functions.api.viewer import pages as viewer_pages
@@ -49,17 +49,15 @@ class _Context:
         return 29_000
 
 
-# The api function's Powertools resolver keeps the current request in class-level state
-# (`BaseRouter.current_event`), which is safe in Lambda because an execution environment
-# serves one invocation at a time. This process is one such environment for the api
-# function: requests are served one at a time, or they would read each other's event
-# (another tenant, another key). The stream function is a plain ASGI app and needs no lock.
-_API_ENVIRONMENT = threading.Lock()
+# Like API Gateway in front of as many Lambda environments as there are requests: each
+# request is served on a thread of its own, and the api function's resolver keeps each
+# thread's request apart (functions/api/resolver.py). Its middleware stacks are built
+# now, while one thread runs, not lazily by two requests at once.
+api_app.warm()
 
 
 def invoke_api(event: dict[str, Any]) -> dict[str, Any]:
-    with _API_ENVIRONMENT:
-        return api_handler(event, _Context())
+    return api_handler(event, _Context())
 
 
 async def proxy(request: Request) -> Response:

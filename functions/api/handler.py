@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 
 from functions.api import docs, errors
+from functions.api.resolver import PerThreadResolver
 from functions.api.routes import canvas, cortex, keys, service, triggers, workflows_v1
 from functions.api.viewer import pages as viewer_pages
 from functions.api.viewer import runs as viewer_runs
@@ -16,7 +16,8 @@ from functions.core.observability import traced
 
 logger = Logger(service="stepcanvas-api")
 
-app = APIGatewayRestResolver(enable_validation=True)
+# Per thread: the local gateway serves it from many threads (functions/api/resolver.py).
+app = PerThreadResolver(enable_validation=True)
 errors.register(app)
 # Order matters: the service API's static segments (/v1/workflows/run, /logs, /tasks)
 # and its shared POST /v1/workflows/{id}/run come before the v1 routes' {id}.

@@ -1,10 +1,11 @@
 """The local gateway stands in for API Gateway in front of the api function.
 
-It serves the api function as Lambda does: one request at a time. Powertools keeps the
-current request in class-level state, so two requests served at once by one resolver read
-each other's event: another tenant's data, another key's verdict. It passes bodies on as
-sent, and what it refuses itself answers in the API's error shape, as infra/api.py's
-gateway responses do.
+It serves requests at once, as API Gateway does with one Lambda environment per request:
+Powertools keeps the current request in class-level state, so the api function's resolver
+keeps it per thread (functions/api/resolver.py); with the class-level state two requests
+served at once read each other's event: another tenant's data, another key's verdict. It
+passes bodies on as sent, and what it refuses itself answers in the API's error shape, as
+infra/api.py's gateway responses do.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from functions.core.services.keys import Principal
 from local import aws, gateway
 from tests.integration.conftest import Api
 
-TENANTS = ("tenant-a", "tenant-b")
+TENANTS = ("tenant-a", "tenant-b", "tenant-c")
 
 
 def _event(tenant: str) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def _event(tenant: str) -> dict[str, Any]:
     }
 
 
-def test_concurrent_requests_of_two_tenants_each_see_only_their_own(
+def test_concurrent_requests_of_three_tenants_each_see_only_their_own(
     local_aws: aws.LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for tenant in TENANTS:
@@ -79,7 +80,7 @@ def test_concurrent_requests_of_two_tenants_each_see_only_their_own(
         return tenant, names
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        seen = list(pool.map(list_as, [TENANTS[i % 2] for i in range(24)]))
+        seen = list(pool.map(list_as, [TENANTS[i % len(TENANTS)] for i in range(24)]))
     assert all(names == {tenant} for tenant, names in seen), seen
 
 
