@@ -5,9 +5,9 @@ imports, which for a template (Jinja2) come to 150-250 ms. A ForkServer pays tha
 starts forkserver_worker.py the way the code node starts its runner (`python -I -S -B`,
 an empty environment, a new session, an empty temp dir as cwd, no stdio), which imports
 the task and then forks one child per call, in a few milliseconds. The child runs under the
-same limits, audit hook and answer protocol as a code node run (limited.py, code/runner.py)
-and is killed at its wall-clock deadline by the server, so a runaway call costs one child
-its CPU and memory limits and nothing else: not the caller, not other calls.
+same limits, seccomp filter, audit hook and answer protocol as a code node run (limited.py,
+code/runner.py) and is killed at its wall-clock deadline by the server, so a runaway call
+costs one child its CPU and memory limits and nothing else: not the caller, not other calls.
 
 Each call gets its own socket pair: one end goes to the server with the request's timeout
 (SCM_RIGHTS over the control socket), the caller writes the request (payload and limits)

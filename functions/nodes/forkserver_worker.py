@@ -10,9 +10,9 @@ writes `{"exit": <returncode>, "timed_out": ...}` on that child's connection.
 
 The child takes a session of its own, keeps only its connection (every other descriptor,
 the control socket and the other children's connections included, is closed), reads the
-request (JSON to EOF: payload and limits), applies the limits and the audit hook of
-functions/nodes/code/runner.py, calls the task on the payload and writes one answer line
-in runner.py's protocol, then `_exit`s.
+request (JSON to EOF: payload and limits), confines itself as a code node run does
+(functions/nodes/code/runner.py `confine`: limits, seccomp filter, audit hook), calls
+the task on the payload and writes one answer line in runner.py's protocol, then `_exit`s.
 """
 
 from __future__ import annotations
