@@ -235,6 +235,10 @@ def guarded_functions() -> dict[str, Callable[..., Any]]:
         return on_descriptor(path, lambda fd: _fpathconf(fd, name))  # type: ignore[no-any-return]
 
     def scandir(path: Any = ".") -> Any:
+        if isinstance(path, int):
+            # Entries named relative to a descriptor: their stat() is fstatat(fd, name),
+            # which the filter refuses, and no path here could stand in for it.
+            return _scandir(path)
         return _Entries(_scandir(path), stat)
 
     return {

@@ -121,6 +121,24 @@ def test_the_original_stat_cannot_be_got_back(recover: str) -> None:
     assert REFUSED in result or "Operation not permitted" in result or "crashed" in result
 
 
+def test_entries_of_a_directory_descriptor_cannot_be_stated_by_name() -> None:
+    """scandir(fd) names entries relative to the descriptor: stat() would be fstatat."""
+    code = """
+import os
+def main():
+    os.mkdir('d')
+    open('d/x', 'w').write('inner')
+    open('x', 'w').write('the one in the working directory')
+    fd = os.open(os.getcwd() + '/d', os.O_RDONLY)
+    entry = next(iter(os.scandir(fd)))
+    try:
+        return {'r': entry.stat().st_size}
+    except OSError as exc:
+        return {'r': str(exc)}
+"""
+    assert "Operation not permitted" in str(execute(code)["r"])
+
+
 def test_metadata_inside_the_sandbox_and_the_standard_library_still_work() -> None:
     code = """
 import glob, os, pathlib, shutil, tempfile
