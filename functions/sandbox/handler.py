@@ -20,7 +20,11 @@ from functions.nodes.code.sandbox import run_python
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     request = SandboxRequest.model_validate(event)
     try:
-        result = run_python(request.code, request.inputs, request.limits.to_limits())
+        # This function is the boundary behind the audit hook: a kernel that refuses the
+        # metadata filter leaves the Python stand-ins (sandbox.py, run_python).
+        result = run_python(
+            request.code, request.inputs, request.limits.to_limits(), require_filter=False
+        )
     except NodeError as exc:
         answer = SandboxAnswer(error=str(exc), error_type=exc.error_type)
     else:

@@ -310,10 +310,17 @@ class _Entries:
         self._entries.close()
 
 
-def install() -> None:
+def install(*, require_filter: bool) -> None:
     """The filter, then the stand-ins in `posix` and `os` (os copied posix's functions;
-    the rest of the standard library looks them up on `os` at call time)."""
-    install_filter()
+    the rest of the standard library looks them up on `os` at call time).
+
+    `require_filter`: whether a kernel that refuses seccomp fails the node (OSError) or
+    leaves the stand-ins alone to guard (the sandbox function, see sandbox.py)."""
+    try:
+        install_filter()
+    except OSError:
+        if require_filter:
+            raise
     guarded = guarded_functions()
     originals = {getattr(posix, name) for name in guarded if hasattr(posix, name)}
     for module in (posix, os):

@@ -282,13 +282,13 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "result": result}
 
 
-def confine(workdir: str, limits: dict[str, int]) -> dict[str, Any] | None:
+def confine(workdir: str, limits: dict[str, int], *, require_filter: bool) -> dict[str, Any] | None:
     """Limits, the metadata filter and the audit hook, in that order (the hook would refuse
     the filter's ctypes); None, or the outcome to answer when the process cannot be confined."""
     roots = read_roots()  # before the stand-ins: realpath would need readlink
     _apply_limits(limits)
     try:
-        metadata.install()
+        metadata.install(require_filter=require_filter)
     except OSError as exc:
         return {
             "ok": False,
@@ -308,7 +308,7 @@ def main() -> None:
     os.dup2(null, 1)
     os.dup2(null, 2)
     sys.stdout = sys.stderr = _Discard()  # type: ignore[assignment]
-    refused = confine(workdir, limits)
+    refused = confine(workdir, limits, require_filter=request["require_filter"])
     out.write(answer_line(refused or _run(request), limits["output_bytes"]))
     out.flush()
 

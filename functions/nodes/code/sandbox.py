@@ -65,11 +65,24 @@ CODE_EXECUTION_ERROR = "CodeExecutionError"
 CODE = Subject("code", "the result of main()", CODE_EXECUTION_ERROR)
 
 
-def run_python(code: str, inputs: dict[str, Any], limits: Limits | None = None) -> dict[str, Any]:
-    """`main(**inputs)` of `code`, run in the sandbox; its dict result, or NodeError."""
+def run_python(
+    code: str, inputs: dict[str, Any], limits: Limits | None = None, *, require_filter: bool = True
+) -> dict[str, Any]:
+    """`main(**inputs)` of `code`, run in the sandbox; its dict result, or NodeError.
+
+    `require_filter`: whether the node fails when the kernel refuses the seccomp filter.
+    Where this process is the only boundary (locally, in-process) it must; the sandbox
+    function passes False, as Lambda's kernel may refuse prctl(PR_SET_SECCOMP) and there the
+    function itself (no role, no network, no settings) is the boundary behind the hook."""
     limits = limits or Limits()
     request = json.dumps(
-        {"code": code, "inputs": inputs, "limits": limits.for_runner()}, ensure_ascii=False
+        {
+            "code": code,
+            "inputs": inputs,
+            "limits": limits.for_runner(),
+            "require_filter": require_filter,
+        },
+        ensure_ascii=False,
     ).encode()
     if len(request) > MAX_REQUEST_BYTES:
         size = f"{len(request):,}"

@@ -6,6 +6,10 @@ for any path before metadata.py's seccomp filter and stand-ins.
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +19,7 @@ from functions.nodes.code import metadata
 from functions.nodes.code.entities import CodeConfig
 from functions.nodes.code.node import run
 from functions.nodes.code.runner import MAX_WRITTEN_FILES
-from functions.nodes.code.sandbox import Limits
+from functions.nodes.code.sandbox import METADATA, RUNNER, Limits
 from tests.unit.dify_nodes.support import context
 
 FAST = Limits(timeout_seconds=5)
@@ -259,3 +263,45 @@ def test_each_architectures_filter_jumps_within_itself() -> None:
             (metadata.BPF_RET_K, 0, 0, metadata.SECCOMP_RET_ERRNO | 1),
             (metadata.BPF_RET_K, 0, 0, metadata.SECCOMP_RET_KILL_PROCESS),
         ]
+
+
+# In a fresh interpreter (confining is for good): a kernel that refuses the filter, as
+# Lambda's may, with the filter required or not; then a host path's metadata.
+_CONFINE_WITHOUT_FILTER = """
+import json, os, platform, sys
+sys.path.insert(0, sys.argv[1])
+import runner
+platform.machine = lambda: "riscv64"
+limits = json.loads(sys.argv[2])
+refused = runner.confine(sys.argv[1], limits, require_filter=sys.argv[3] == "required")
+if refused:
+    print(json.dumps(refused))
+else:
+    try:
+        os.stat(sys.argv[4])
+        print(json.dumps({"stat": "answered"}))
+    except PermissionError as exc:
+        print(json.dumps({"stat": str(exc)}))
+"""
+
+
+@pytest.mark.parametrize("policy", ["required", "if available"])
+def test_a_kernel_that_refuses_the_filter_fails_only_where_it_is_required(
+    policy: str, tmp_path: Path
+) -> None:
+    for program in (RUNNER, METADATA):
+        shutil.copyfile(program, tmp_path / program.name)
+    arguments = [str(tmp_path), json.dumps(FAST.for_runner()), policy, HOST_FILE]
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", _CONFINE_WITHOUT_FILTER, *arguments],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    answer = json.loads(out.stdout)
+    if policy == "required":
+        assert "the sandbox could not confine itself" in answer["error"]
+    else:
+        # The stand-ins and the audit hook still refuse the host path.
+        assert REFUSED in answer["stat"]
