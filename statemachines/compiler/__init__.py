@@ -29,6 +29,7 @@ The modules, each with one job:
     machine     compile_workflow: the top level and the frame around it (finalize, fail)
     structure   the graph's edges, its levels, their order and post-dominators
     regions     a level cut into items: nodes, and the Parallels of single-entry regions
+    dominance   what a sequence's dominator tree tells of its forks without a walk
     liveness    whether a node runs: the guard's rule and what a path knows (Facts)
     layout      a level as a sequence of states, guards only where a path cannot tell
     states      a node's Tasks: running it, recovering it, its condition

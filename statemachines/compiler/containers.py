@@ -10,7 +10,7 @@ from functions.core.expressions.templates import single_reference
 from functions.core.model.task import StepAction
 from functions.core.model.workflow import LOOP_ROOT, Node, NodeType, state_key
 from statemachines.compiler.asl import CompileError, state_name
-from statemachines.compiler.liveness import live
+from statemachines.compiler.liveness import Live
 from statemachines.compiler.states import ITEM_ROOT, TaskStates, item_of
 from statemachines.compiler.structure import Structure
 
@@ -105,10 +105,9 @@ class Containers:
     def _always_runs_in_body(self, container: Node, node_id: str) -> bool:
         scope = self.structure.body(container.id)
         start = self.structure.body_start(scope)
-        return (
-            start is not None
-            and node_id in live(self.structure, start, self.structure.order(scope))[1]
-        )
+        if start is None:
+            return False
+        return Live(self.structure, start, self.structure.order(scope)).ran(node_id)
 
     def looped(self, node: Node, follow: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
         """A node with a `loop`, as an iteration whose body is the node itself: prepare

@@ -10,17 +10,9 @@ from functions.core.model.graph import DominatorTree, immediate_dominators
 from functions.core.model.workflow import BODY_START_TYPES, Node, NodeType
 from statemachines.compiler.asl import CompileError, Targets, state_name
 from statemachines.compiler.containers import Containers
-from statemachines.compiler.liveness import Facts, live, taken_any
+from statemachines.compiler.liveness import Facts, Live, taken_any
 from statemachines.compiler.parallel import join
-from statemachines.compiler.regions import (
-    Escapes,
-    Item,
-    ParallelItem,
-    dominated,
-    escapes_of,
-    items,
-    nodes_of,
-)
+from statemachines.compiler.regions import Level, NodeItem, ParallelItem, Regions, dominated
 from statemachines.compiler.states import TaskStates
 from statemachines.compiler.structure import Structure
 
@@ -47,11 +39,10 @@ class Layout:
             n: [e.source for e in self.structure.incoming(n) if e.source in members] for n in order
         }
         dominators = DominatorTree(immediate_dominators(order, preds, head), head)
-        escapes = Escapes(self.structure, order, members, dominators)
-        level_items = items(
-            self.structure, order, members, dominators, depth=depth, escapes=escapes
+        regions = Regions(self.structure, order, members, head, dominators, depth=depth)
+        return self._emit(
+            _Lives(self.structure, regions), regions.top, exit_state, name=head, depth=depth
         )
-        return self._emit(level_items, head, dominators, exit_state, name=head, depth=depth)
 
     def body(
         self, container: Node, exit_state: str | None, depth: int
@@ -63,76 +54,60 @@ class Layout:
         return self.sequence(scope, head=start, exit_state=exit_state, depth=depth)
 
     def _emit(
-        self,
-        level_items: list[Item],
-        head: str,
-        dominators: DominatorTree,
-        exit_state: str | None,
-        *,
-        name: str,
-        depth: int,
-        head_ran: bool = False,
+        self, lives: _Lives, level: Level, exit_state: str | None, *, name: str, depth: int
     ) -> tuple[str | None, dict[str, Any]]:
-        """The states of `level_items` in order, entered at the first.
+        """The states of the level's items in order, entered at the first.
 
         Where a node's guard is decided by what the path reaching it already knows (the
         node just run, the branch its if-else chose), the path goes straight to the node
         or past it instead of through the guard (see Facts): a guard is emitted only
         where some path cannot tell."""
-        flat = [n for item in level_items for n in nodes_of(item)]
-        reached, ran = live(self.structure, head, flat, head_ran=head_ran)
-        level = _Level(
-            self.structure,
-            level_items,
-            dominators,
+        live = lives.of(level)
+        emission = _Emission(
+            lives.regions,
+            level,
+            live,
             exit_state,
             state_name(name, "Skipped to end of "),
         )
-        base = Facts(self.structure, frozenset(ran), level.position)
-        level.base = base
-        states = level.states
+        base = emission.base
+        states = emission.states
+        level_items = level.items
         for index in range(len(level_items) - 1, -1, -1):
             item = level_items[index]
             if isinstance(item, ParallelItem):
-                follow = level.resolve(index + 1, base.ran_also(item.fork))
-                level.run_states[index] = state_name(item.fork, "Parallel after ")
-                states.update(self._parallel(item, dominators, follow, depth + 1))
+                follow = emission.resolve(index + 1, base.ran_also(item.fork))
+                emission.run_states[index] = state_name(item.fork, "Parallel after ")
+                states.update(self._parallel(lives, item, follow, depth + 1))
                 continue
             node = self.structure.nodes[item.node_id]
             if node.type in BODY_START_TYPES:
                 continue
-            follow = level.resolve(index + 1, base.ran_also(node.id))
+            follow = emission.resolve(index + 1, base.ran_also(node.id))
             run_state, node_states = self._node_states(node, follow, depth)
             states.update(node_states)
             if node.condition is not None:
                 # Skipped like an untaken branch: the node and all it dominates.
-                skip = level.choose(level.skips[index], base.skipped(index, level.skips[index]))
+                skip = emission.choose(
+                    emission.skips[index], base.skipped(index, emission.skips[index])
+                )
                 run_state = self.tasks.conditional(node, run_state, skip, follow, states)
-            level.run_states[index] = run_state
-            level.guarded[index] = node.id not in reached
-        return (level.resolve(0, base) if level_items else exit_state), states
+            emission.run_states[index] = run_state
+            emission.guarded[index] = node.id not in live.reached
+        return (emission.resolve(0, base) if level_items else exit_state), states
 
     def _parallel(
-        self, item: ParallelItem, dominators: DominatorTree, follow: str | None, depth: int
+        self, lives: _Lives, item: ParallelItem, follow: str | None, depth: int
     ) -> dict[str, Any]:
         """The Parallel for `item`, its branches inside `depth` nested Parallel/Map states."""
         branches = []
         for index, branch in enumerate(item.branches):
             entry, states = self._emit(
-                items(
-                    self.structure,
-                    branch,
-                    set(branch),
-                    dominators,
-                    depth=depth,
-                    escapes=escapes_of(self.structure, item, branch),
-                ),
-                item.fork,
-                dominators,
+                lives,
+                branch,
                 None,
                 name=state_name(f"{item.fork} branch {index + 1}"),
                 depth=depth,
-                head_ran=True,
             )
             if entry is not None:
                 branches.append({"StartAt": entry, "States": states})
@@ -179,43 +154,81 @@ class Layout:
         return name, states
 
 
-class _Level:
+class _Lives:
+    """Which nodes surely run, per level of one sequence, each level's answer computed
+    once: a level asks those of its Parallels' branches about the nodes inside them."""
+
+    def __init__(self, structure: Structure, regions: Regions) -> None:
+        self.structure = structure
+        self.regions = regions
+        self._found: dict[Level, Live] = {}
+
+    def of(self, level: Level) -> Live:
+        live = self._found.get(level)
+        if live is None:
+
+            def inside(node_id: str) -> tuple[str, bool] | None:
+                branch = self.regions.branch_under(level, node_id)
+                return None if branch is None else (branch.head, self.of(branch).ran(node_id))
+
+            live = Live(
+                self.structure,
+                level.head,
+                level.nodes(),
+                head_ran=level.parent is not None,
+                inside=inside,
+            )
+            self._found[level] = live
+        return live
+
+
+class _Emission:
     """The emission of one graph level: each item's run state (its guard aside), and
     where a path goes on arriving at an item knowing what it knows."""
 
     def __init__(
         self,
-        structure: Structure,
-        level_items: list[Item],
-        dominators: DominatorTree,
+        regions: Regions,
+        level: Level,
+        live: Live,
         exit_state: str | None,
         done_state: str,
     ) -> None:
-        self.structure = structure
-        self.items = level_items
+        self.structure = regions.structure
+        self.regions = regions
+        self.level = level
+        self.items = level.items
         self.exit_state = exit_state
         self.done_state = done_state
         self.states: dict[str, Any] = {}
-        self.run_states: list[str | None] = [None] * len(level_items)
-        self.guarded = [False] * len(level_items)
-        self.skips = [self._skip_index(dominators, i) for i in range(len(level_items))]
-        self.position = {n: i for i, item in enumerate(level_items) for n in nodes_of(item)}
-        self.base = Facts(structure, frozenset(), self.position)
+        self.run_states: list[str | None] = [None] * len(self.items)
+        self.guarded = [False] * len(self.items)
+        self.skips = [0] * len(self.items)
+        for index in range(len(self.items) - 1, -1, -1):
+            self.skips[index] = self._skip_index(regions.dominators, index)
+        # What every path of the level knows: the nodes that surely ran.
+        self.base = Facts(self.structure, live.ran, self.position)
+
+    def position(self, node_id: str) -> int | None:
+        return self.regions.index_at(self.level, node_id)
 
     def _skip_index(self, dominators: DominatorTree, index: int) -> int:
         """The first item after `index` that its node does not dominate: where a path
-        goes when that node is skipped."""
+        goes when that node is skipped. Items that a later item's node dominates are
+        dominated by this node too, so the search jumps past them (skips after `index`
+        are known)."""
         item = self.items[index]
         if isinstance(item, ParallelItem):
             return index + 1
-        return next(
-            (
-                j
-                for j in range(index + 1, len(self.items))
-                if not dominated(self.items[j], item.node_id, dominators)
-            ),
-            len(self.items),
-        )
+        after = index + 1
+        while after < len(self.items) and dominated(self.items[after], item.node_id, dominators):
+            after = self.skips[after] if isinstance(self.items[after], NodeItem) else after + 1
+        return after
+
+    def _node_at(self, index: int) -> str:
+        item = self.items[index]
+        assert isinstance(item, NodeItem), "only a node's item is guarded"
+        return item.node_id
 
     def resolve(self, index: int, facts: Facts) -> str | None:
         """Where a path that knows `facts` goes on arriving at item `index` (None: the end
@@ -227,7 +240,7 @@ class _Level:
                     return run_state
                 index += 1  # a body's start: nothing to run
                 continue
-            node_id = nodes_of(self.items[index])[0]
+            node_id = self._node_at(index)
             decided = facts.guard(node_id)
             if decided is None:
                 return self._guard(index)
@@ -247,7 +260,7 @@ class _Level:
 
     def _guard(self, index: int) -> str:
         """The guard Choice of item `index`, made the first time a path needs it."""
-        node_id = nodes_of(self.items[index])[0]
+        node_id = self._node_at(index)
         guard = state_name(node_id, "Runs? ")
         if guard not in self.states:
             failed = self.base.failed(node_id, index, self.skips[index])

@@ -6,7 +6,7 @@ time."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from functions.core.model.workflow import (
@@ -27,22 +27,45 @@ def always_taken(structure: Structure, edge: Edge) -> bool:
     return edge.source_handle is None and source.error_strategy is not ErrorStrategy.FAIL_BRANCH
 
 
-def live(
-    structure: Structure, head: str, nodes: list[str], *, head_ran: bool = False
-) -> tuple[set[str], set[str]]:
-    """(reached, ran): the nodes surely reached once `head` is (by edges always taken
-    from nodes that surely ran), which need no guard, and those of them that surely
-    run. A node with a `condition` may be skipped, so it is reached but need not run:
-    what follows it is guarded. `head_ran`: the head is known to have run (the branches
-    of a Parallel, entered only after their fork ran)."""
-    reached = {head}
-    ran = {head} if head_ran or structure.nodes[head].condition is None else set()
-    for node_id in nodes:
-        if any(e.source in ran and always_taken(structure, e) for e in structure.incoming(node_id)):
-            reached.add(node_id)
-            if structure.nodes[node_id].condition is None:
-                ran.add(node_id)
-    return reached, ran
+class Live:
+    """Which nodes of one graph level are surely reached once its `head` is (by edges
+    always taken from nodes that surely ran), so need no guard, and which surely run. A
+    node with a `condition` may be skipped, so it is reached but need not run: what
+    follows it is guarded. `head_ran`: the head is known to have run (the branches of a
+    Parallel, entered only after their fork ran).
+
+    `nodes`: the level's own nodes in order. A node inside one of its Parallels surely
+    runs when that Parallel's fork does and the node surely runs within its branch (every
+    predecessor of a branch node is the fork or in the branch): `inside` gives the fork
+    and that answer, or None for a node not inside, so no level walks its branches' nodes.
+    """
+
+    def __init__(
+        self,
+        structure: Structure,
+        head: str,
+        nodes: list[str],
+        *,
+        head_ran: bool = False,
+        inside: Callable[[str], tuple[str, bool] | None] | None = None,
+    ) -> None:
+        self._inside = inside
+        self.reached = {head}
+        self._ran = {head} if head_ran or structure.nodes[head].condition is None else set()
+        for node_id in nodes:
+            if any(
+                self.ran(e.source) and always_taken(structure, e)
+                for e in structure.incoming(node_id)
+            ):
+                self.reached.add(node_id)
+                if structure.nodes[node_id].condition is None:
+                    self._ran.add(node_id)
+
+    def ran(self, node_id: str) -> bool:
+        if node_id in self._ran:
+            return True
+        found = self._inside(node_id) if self._inside is not None else None
+        return found is not None and found[0] in self._ran and found[1]
 
 
 def handles(structure: Structure, node_id: str) -> frozenset[str | None] | None:
@@ -113,10 +136,14 @@ class Facts:
     CHAIN = 16
 
     def __init__(
-        self, structure: Structure, surely_ran: frozenset[str], position: Mapping[str, int]
+        self,
+        structure: Structure,
+        surely_ran: Callable[[str], bool],
+        position: Callable[[str], int | None],
     ) -> None:
-        # Shared by every path of the level: the nodes that surely ran, and each node's
-        # item index (a skip is recorded as a range of items, not node by node).
+        # Shared by every path of the level: whether a node surely ran, and the index of
+        # the item holding a node (a skip is recorded as a range of items, not node by
+        # node).
         self._structure = structure
         self._surely_ran = surely_ran
         self._position = position
@@ -136,9 +163,9 @@ class Facts:
     def ran(self, node_id: str) -> bool | None:
         if node_id in self._ran:
             return self._ran[node_id]
-        if node_id in self._surely_ran:
+        if self._surely_ran(node_id):
             return True
-        position = self._position.get(node_id)
+        position = self._position(node_id)
         if position is not None and any(a <= position < b for a, b in self._skipped):
             return False
         return None

@@ -20,6 +20,10 @@ class Structure:
                 self._out[edge.source].append(edge)
                 self._in[edge.target].append(edge)
         self.declared = {n.id: i for i, n in enumerate(graph.nodes)}
+        self._bodies: dict[str, list[str]] = {}
+        for node_id, node in self.nodes.items():
+            if node.parent is not None:
+                self._bodies.setdefault(node.parent, []).append(node_id)
 
     def outgoing(self, node_id: str) -> list[Edge]:
         return self._out[node_id]
@@ -29,7 +33,7 @@ class Structure:
 
     def body(self, container_id: str) -> list[str]:
         """The nodes of a container's body."""
-        return [n for n, node in self.nodes.items() if node.parent == container_id]
+        return list(self._bodies.get(container_id, []))
 
     def body_start(self, scope: list[str]) -> str | None:
         return next((n for n in scope if self.nodes[n].type in BODY_START_TYPES), None)
