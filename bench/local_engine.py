@@ -7,11 +7,14 @@ in-process, `make graphon` installs it) and through the real local server (impor
 HTTP, run blocking with an app key). Per-node overhead is the time a run gains per added
 node, (t(long) - t(short)) / (long - short nodes), so what is paid once per run (HTTP,
 start, finish) cancels. Then 10,000 finished runs are stored and the short chain timed
-again: a run must cost the same after them.
+again: a run must cost the same after them. Last, one run of a 300-node chain, read from
+its execution history: what each node's Task received (bytes of its Parameters) and the
+time per node, early in the chain and late in it, must both stay flat (issue 13 item 4).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import subprocess
@@ -27,6 +30,8 @@ from tests.differential.engines import GRAPHON_PYTHON, RUNNER
 from tests.local_server import Server, running
 
 SHORT, LONG = 10, 60
+ALONG = 300  # the chain read node by node
+WINDOW = 50  # nodes at each end of it compared
 REPEATS = 5
 HISTORY = 10_000
 PER_NODE_GOAL = 10.0  # × graphon's per-node overhead
@@ -137,6 +142,50 @@ def stepcanvas_seconds(server: Server, admin: httpx.Client, size: int) -> float:
     return statistics.median(timings[1:])
 
 
+def along_chain(server: Server, admin: httpx.Client, size: int) -> tuple[list[int], list[float]]:
+    """One run of the chain, from its execution's history: the bytes of the Parameters
+    each template node's Task received, and the seconds from each node's Task to the
+    next one's, in chain order."""
+    imported = admin.post("/v1/workflows/import", json={"yaml_content": chain(size)})
+    imported.raise_for_status()
+    workflow_id = imported.json()["id"]
+    key = admin.post(f"/v1/workflows/{workflow_id}/keys", json={}).json()["key"]
+    body = {"inputs": {"text": "x"}, "user": "bench", "response_mode": "blocking"}
+    with httpx.Client(base_url=server.base_url, timeout=600) as client:
+        answer = client.post(
+            "/v1/workflows/run", json=body, headers={"Authorization": f"Bearer {key}"}
+        )
+    run_id = answer.json()["data"]["id"]
+    sfn = boto3.client(
+        "stepfunctions",
+        endpoint_url=server.aws_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    arn = next(
+        execution["executionArn"]
+        for machine in sfn.list_state_machines()["stateMachines"]
+        for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])[
+            "executions"
+        ]
+        if execution["name"] == run_id
+    )
+    entered: dict[str, float] = {}
+    received: dict[str, int] = {}
+    state = ""
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
+        for event in page["events"]:
+            if event["type"] == "TaskStateEntered":
+                state = event["stateEnteredEventDetails"]["name"]
+                entered[state] = event["timestamp"].timestamp()
+            elif event["type"] == "TaskScheduled":
+                received[state] = len(event["taskScheduledEventDetails"]["parameters"])
+    names = [f"t{index}" for index in range(size)]
+    seconds = [entered[b] - entered[a] for a, b in itertools.pairwise(names)]
+    return [received[name] for name in names], seconds
+
+
 def store_history(server: Server, count: int) -> None:
     """`count` finished runs of another workflow, written straight into the table."""
     dynamodb = boto3.resource(
@@ -172,6 +221,7 @@ def main() -> None:
         ours_long = stepcanvas_seconds(server, admin, LONG)
         store_history(server, HISTORY)
         ours_after = stepcanvas_seconds(server, admin, SHORT)
+        sizes, seconds = along_chain(server, admin, ALONG)
     dify_per_node = (dify_long - dify_short) / (LONG - SHORT)
     ours_per_node = (ours_long - ours_short) / (LONG - SHORT)
     ratio = ours_per_node / dify_per_node
@@ -189,6 +239,18 @@ def main() -> None:
     print(
         f"{f'chain of {SHORT} after {HISTORY:,} stored runs vs before':<52}{growth:>11.2f}×"
         f"{HISTORY_GOAL:>11.1f}×{growth / HISTORY_GOAL:>8.2f}"
+    )
+
+    early, late = sizes[:WINDOW], sizes[-WINDOW:]
+    print(
+        f"{f'task input along a chain of {ALONG}: nodes 1-{WINDOW} / last {WINDOW}':<52}"
+        f"{max(early):>9,} B{max(late):>9,} B  late/early {max(late) / max(early):.2f}×"
+    )
+    early_ms = statistics.median(seconds[:WINDOW]) * 1000
+    late_ms = statistics.median(seconds[-WINDOW:]) * 1000
+    print(
+        f"{f'per node along a chain of {ALONG}: nodes 1-{WINDOW} / last {WINDOW}':<52}"
+        f"{early_ms:>9.1f}ms{late_ms:>9.1f}ms  late/early {late_ms / early_ms:.2f}×"
     )
 
 
