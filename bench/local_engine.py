@@ -171,6 +171,9 @@ def along_chain(server: Server, admin: httpx.Client, size: int) -> tuple[list[in
         ]
         if execution["name"] == run_id
     )
+    # A blocking run answers within a bound; this one may still be running then.
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        time.sleep(1)
     entered: dict[str, float] = {}
     received: dict[str, int] = {}
     state = ""
