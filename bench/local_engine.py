@@ -1,6 +1,6 @@
 """The local engine's cost per node against Dify's own engine, and as history grows.
 
-    python -m bench.local_engine
+    python -m bench.local_engine            (--along: only the 300-node chain)
 
 The same Dify DSL (a chain of template-transform nodes) runs in Dify's engine (graphon,
 in-process, `make graphon` installs it) and through the real local server (imported over
@@ -18,6 +18,7 @@ import itertools
 import json
 import statistics
 import subprocess
+import sys
 import time
 from typing import Any
 
@@ -182,8 +183,8 @@ def along_chain(server: Server, admin: httpx.Client, size: int) -> tuple[list[in
             if event["type"] == "TaskStateEntered":
                 state = event["stateEnteredEventDetails"]["name"]
                 entered[state] = event["timestamp"].timestamp()
-            elif event["type"] == "TaskScheduled":
-                received[state] = len(event["taskScheduledEventDetails"]["parameters"])
+            elif event["type"] == "LambdaFunctionScheduled":  # a Task calling a function
+                received[state] = len(event["lambdaFunctionScheduledEventDetails"]["input"])
     names = [f"t{index}" for index in range(size)]
     seconds = [entered[b] - entered[a] for a, b in itertools.pairwise(names)]
     return [received[name] for name in names], seconds
@@ -218,6 +219,10 @@ def store_history(server: Server, count: int) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--along"]:  # only the long chain, read node by node
+        with running() as server, server.client() as admin:
+            print_along(*along_chain(server, admin, ALONG))
+        return
     dify_short, dify_long = graphon_seconds(SHORT), graphon_seconds(LONG)
     with running() as server, server.client() as admin:
         ours_short = stepcanvas_seconds(server, admin, SHORT)
@@ -243,7 +248,10 @@ def main() -> None:
         f"{f'chain of {SHORT} after {HISTORY:,} stored runs vs before':<52}{growth:>11.2f}×"
         f"{HISTORY_GOAL:>11.1f}×{growth / HISTORY_GOAL:>8.2f}"
     )
+    print_along(sizes, seconds)
 
+
+def print_along(sizes: list[int], seconds: list[float]) -> None:
     early, late = sizes[:WINDOW], sizes[-WINDOW:]
     print(
         f"{f'task input along a chain of {ALONG}: nodes 1-{WINDOW} / last {WINDOW}':<52}"
