@@ -50,7 +50,7 @@ def execute(task: TaskInput, run: NodeRun[C], config_model: type[C]) -> dict[str
     replay = task.run.replay
     if replay is not None and task.node.id in replay.reuse and task.node.evaluates is None:
         # A replay reuses what the node gave the first time: nothing it does happens again.
-        return _reused(task, step)
+        return _reused(task, step, replay.states[state_key(task.node.id)])
     try:
         result = run(config_model.model_validate(json.loads(task.node.config)), context(task))
     except Exception as exc:
@@ -101,10 +101,9 @@ def finish(task: TaskInput, step: Step, result: NodeResult) -> dict[str, Any]:
     return state
 
 
-def _reused(task: TaskInput, step: Step) -> dict[str, Any]:
-    """The state the node gave in the replayed run (the replay put it in `$.vars`),
+def _reused(task: TaskInput, step: Step, state: dict[str, Any]) -> dict[str, Any]:
+    """The state the node gave in the replayed run (the replay put it in `$.run`),
     recorded as this run's step and passed on unchanged."""
-    state: dict[str, Any] = task.vars[state_key(task.node.id)]
     _record_success(task, step, state)
     return state
 

@@ -1,10 +1,12 @@
 """The contract between the compiler and the functions its Tasks call, defined once.
 
 statemachines/compiler/ writes each Task's Parameters in these shapes (field names are
-the keys it writes; `$.run`, `$.trigger`, `$.sys` and `$.vars` come from the execution
-state) and every handler reads its event through the model of its function, so a field
-one side renames fails loudly on the other, and so does an action the handler does not
-know (a `Literal` of the actions it serves).
+the keys it writes; `$.run`, `$.trigger`, `$.sys` and `vars` come from the execution
+state, `vars` holding only the states of the nodes the task's config reads, or all of
+them: statemachines/task_vars.py) and every handler reads its event through the model of
+its function, so a field one side renames fails loudly on the other, and so does an action
+the handler does not know (a `Literal` of the actions it serves). A node absent from
+`vars` reads as a node that did not run.
 """
 
 from __future__ import annotations
@@ -49,10 +51,13 @@ class TaskNode(BaseModel):
 
 
 class ReplayRef(BaseModel):
-    """A replay's original run and the nodes whose states it reuses (in `$.vars`)."""
+    """A replay's original run, the nodes whose states it reuses, and those states by
+    state key: each reused node's task answers its own, which its `vars` (only what its
+    config reads) does not hold."""
 
     runId: str
     reuse: list[str] = []
+    states: dict[str, Any] = {}
 
 
 class RunRef(BaseModel):

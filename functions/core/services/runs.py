@@ -87,8 +87,19 @@ def start(
             "version": version,
             # Each event the run's tasks write expires with the run (0: kept).
             "eventTtl": run_store.event_ttl(run) or 0,
-            # What a replay reuses: the tasks of these nodes answer the stored outputs.
-            **({"replay": {"runId": replay.run_id, "reuse": replay.reuse}} if replay else {}),
+            # What a replay reuses: the tasks of these nodes answer the stored states (here,
+            # not in `vars`: a task receives only the states its config reads).
+            **(
+                {
+                    "replay": {
+                        "runId": replay.run_id,
+                        "reuse": replay.reuse,
+                        "states": reused_states or {},
+                    }
+                }
+                if replay
+                else {}
+            ),
         },
         "trigger": {"type": triggered_by, "data": inline, **({"dataRef": ref} if ref else {})},
         "sys": {
@@ -97,8 +108,8 @@ def start(
             "timestamp": run.created_at,
             **(sys_values or {}),
         },
-        # A replay's reused steps are there already: their tasks answer them unchanged.
-        "vars": reused_states or {},
+        # A replay's reused steps enter it as their tasks answer them, as in the first run.
+        "vars": {},
     }
     try:
         engine.start(target, run.id, execution_input)
