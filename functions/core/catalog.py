@@ -25,6 +25,10 @@ class ConfigRules(Protocol):
 
     def references(self) -> list[Selector]: ...
 
+    def reads(self) -> list[Selector] | None:
+        """What the node's functions may read of the pool (None: not known)."""
+        ...
+
     def handles(self) -> set[str] | None: ...
 
 

@@ -29,6 +29,16 @@ class NodeConfig(BaseModel):
         found = [sel for text in _strings(dumped) for sel in references(text, dify=self.is_dify)]
         return found + list(_selectors(dumped))
 
+    def reads(self) -> list[Selector] | None:
+        """Every selector this node's functions may read from the pool, so that the
+        compiler hands each task only those nodes' states (None: not known, the task
+        receives them all). A superset of references(): besides them, every reference in
+        either form in any string and every list of names anywhere in the config, so what
+        a run reads is never missed; one too many costs only a state passed along."""
+        dumped = self.model_dump()
+        texts = (sel for text in _strings(dumped) for sel in references(text))
+        return [*self.references(), *texts, *_name_lists(dumped)]
+
     def save_problems(self) -> list[tuple[str, str]]:
         """What a save refuses although the model accepts it, as (field, reason): facts
         the node would otherwise only meet when it runs, such as a tool that does not
@@ -80,6 +90,19 @@ def _selectors(value: Any) -> Iterator[Selector]:
     elif isinstance(value, list):
         for item in value:
             yield from _selectors(item)
+
+
+def _name_lists(value: Any) -> Iterator[Selector]:
+    """Every list of names in `value`, wherever it is: any may be a selector."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _name_lists(item)
+    elif isinstance(value, list):
+        selector = as_selector(value)
+        if selector is not None:
+            yield selector
+        for item in value:
+            yield from _name_lists(item)
 
 
 @dataclass
