@@ -3,9 +3,13 @@ the one module that binds the core to the layers above it (the default NODE_CATA
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from pydantic import ValidationError
+
 from functions.core.catalog import ConfigRules
+from functions.core.expressions.templates import Selector
 from functions.core.model.workflow import Graph, Node, NodeType
 from functions.core.settings import get_settings
 from functions.nodes.catalog import NODES
@@ -28,13 +32,22 @@ class _NodeTypes:
         targets = Targets(
             node_functions=settings.node_function_arns, runs_function=settings.runs_function_arn
         )
-        return compile_workflow(graph, entry=entry, targets=targets)
+        return compile_workflow(graph, entry=entry, targets=targets, reads=node_reads)
 
     def check_start_inputs(self, start_config: dict[str, Any], inputs: dict[str, Any]) -> None:
         prepare_inputs(StartConfig.model_validate(start_config).variables, inputs)
 
     def check_model_provider(self) -> None:
         provider_for(get_settings())
+
+
+def node_reads(function: NodeType, config: Mapping[str, Any]) -> list[Selector] | None:
+    """What `function` reads of the pool when run with `config` (None: not known)."""
+    spec = NODES.get(function)
+    try:
+        return None if spec is None else spec.config.model_validate(config).reads()
+    except ValidationError:
+        return None  # the task fails on its config; whatever it reads, it gets all
 
 
 NODE_TYPES = _NodeTypes()

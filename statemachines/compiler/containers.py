@@ -83,12 +83,12 @@ class Containers:
         if tolerant:
             _catch_item_failures(body_states, state_name(node.id, "Item failed in "))
         parallel = bool(node.config.get("is_parallel"))
-        context = self.tasks.context(node)
         states: dict[str, Any] = {
             prepare: self.tasks.task(node, each, {"action": StepAction.PREPARE.value})
             | {"ResultPath": "$.scratch"},
             each: _map(
-                {**context, ITEM_ROOT: item_of(node)},
+                # After the body is laid out: it says what the items must carry.
+                {**self.tasks.task_vars.items(node), ITEM_ROOT: item_of(node)},
                 body_entry or emit,
                 body_states,
                 int(node.config.get("parallel_nums") or 10) if parallel else 1,
@@ -149,7 +149,11 @@ class Containers:
             )
             | {"ResultPath": "$.scratch"},
             each: _map(
-                {**self.tasks.context(node), LOOP_ROOT: {state_key(LOOP_ROOT): element}},
+                # What the node's task reads, the element aside.
+                {
+                    **self.tasks.task_vars.task(node, node.type, node.config, {}),
+                    LOOP_ROOT: {state_key(LOOP_ROOT): element},
+                },
                 item_task,
                 {item_task: task},
                 1,

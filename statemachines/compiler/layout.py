@@ -15,14 +15,15 @@ from statemachines.compiler.parallel import join
 from statemachines.compiler.regions import Level, NodeItem, ParallelItem, Regions, dominated
 from statemachines.compiler.states import TaskStates
 from statemachines.compiler.structure import Structure
+from statemachines.compiler.task_vars import TaskVars
 
 
 class Layout:
     """Lays out one graph level at a time, the levels inside it by recursion."""
 
-    def __init__(self, structure: Structure, targets: Targets) -> None:
+    def __init__(self, structure: Structure, targets: Targets, task_vars: TaskVars) -> None:
         self.structure = structure
-        self.tasks = TaskStates(structure, targets)
+        self.tasks = TaskStates(structure, targets, task_vars)
         self.containers = Containers(structure, self.tasks, self.body)
 
     def sequence(

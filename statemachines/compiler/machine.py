@@ -28,9 +28,14 @@ from statemachines.compiler.asl import (
 )
 from statemachines.compiler.layout import Layout
 from statemachines.compiler.structure import Structure
+from statemachines.compiler.task_vars import Reads, TaskVars
 
 
-def compile_workflow(graph: Graph, *, entry: str, targets: Targets) -> dict[str, Any]:
+def compile_workflow(
+    graph: Graph, *, entry: str, targets: Targets, reads: Reads | None = None
+) -> dict[str, Any]:
+    """`reads`: what each node type's function reads of `vars` (the catalogue's), so each
+    task receives only that (task_vars.py); without it, all of `vars`."""
     executable = {n.type.value for n in graph.nodes if n.type not in BODY_START_TYPES}
     # A node's `conditional` is evaluated by the if-else function, its `loop` prepared and
     # collected by the iteration function.
@@ -44,11 +49,13 @@ def compile_workflow(graph: Graph, *, entry: str, targets: Targets) -> dict[str,
     _check_body_depth(graph)
     structure = Structure(graph)
     top_level = [n.id for n in graph.nodes if n.parent is None]
-    entry_state, states = Layout(structure, targets).sequence(
+    task_vars = TaskVars(graph, entry, reads)
+    entry_state, states = Layout(structure, targets, task_vars).sequence(
         top_level, head=entry, exit_state=FINALIZE_SUCCEEDED, depth=1
     )
     _route_failures(states, FINALIZE_FAILED)
     ends = [n.id for n in graph.nodes if n.parent is None and n.type is NodeType.END]
+    sinks = [n for n in top_level if not structure.outgoing(n)]
     return {
         "Comment": "Compiled by Stepcanvas; one Task per workflow node.",
         "StartAt": entry_state or FINALIZE_SUCCEEDED,
@@ -59,8 +66,8 @@ def compile_workflow(graph: Graph, *, entry: str, targets: Targets) -> dict[str,
                 {
                     "action": StepAction.SUCCEED.value,
                     "run.$": "$.run",
-                    "vars.$": "$.vars",
-                    "sinks": [n for n in top_level if not structure.outgoing(n)],
+                    **task_vars.finalize(entry, sinks, ends),
+                    "sinks": sinks,
                     "ends": ends,
                 },
                 None,

@@ -11,16 +11,9 @@ from functions.core.model.task import StepAction
 from functions.core.model.workflow import CONTAINER_TYPES, Node, NodeType, state_key
 from statemachines.compiler.asl import SERVICE_RETRY, Targets, state_name, then
 from statemachines.compiler.structure import Structure
+from statemachines.compiler.task_vars import ITEM_ROOT, TaskVars
 
 ITERATION_INLINE_LIMIT = 1024
-# What every node task (and container step) receives besides its own static config.
-_CONTEXT = {"run.$": "$.run", "trigger.$": "$.trigger", "sys.$": "$.sys", "vars.$": "$.vars"}
-# Inside an iteration body the state also carries the current item, as the outputs of the
-# iteration node under this root (`{<key>: {"outputs": {item, index}}}`, made by the Map's
-# ItemSelector): each task of the body merges it into the `vars` it receives, so no state
-# spends a transition per item putting it into `$.vars`.
-ITEM_ROOT = "iteration"
-_IN_BODY_VARS = f"States.JsonMerge($.vars, $.{ITEM_ROOT}, false)"
 
 
 def item_of(iteration: Node) -> dict[str, Any]:
@@ -49,9 +42,10 @@ def node_parameter(node: Node, *, config: dict[str, Any] | None = None) -> dict[
 
 
 class TaskStates:
-    def __init__(self, structure: Structure, targets: Targets) -> None:
+    def __init__(self, structure: Structure, targets: Targets, task_vars: TaskVars) -> None:
         self.structure = structure
         self.targets = targets
+        self.task_vars = task_vars
 
     def task(
         self,
@@ -74,19 +68,20 @@ class TaskStates:
             {
                 "Type": "Task",
                 "Resource": self.targets.node_functions[(function or node.type).value],
-                "Parameters": {"node": parameter, **self.context(node), **extra},
+                "Parameters": {
+                    "node": parameter,
+                    **self.task_vars.task(
+                        node,
+                        function or node.type,
+                        node.config if config is None else config,
+                        extra,
+                    ),
+                },
                 "ResultPath": f"$.vars.{state_key(node.id)}",
                 "Retry": [SERVICE_RETRY],
             },
             follow,
         )
-
-    def context(self, node: Node) -> dict[str, str]:
-        """What a task of `node` receives besides its config: inside an iteration body,
-        `vars` with the current item merged in."""
-        if self.structure.enclosing_iteration(node) is not None:
-            return {**_CONTEXT, "vars.$": _IN_BODY_VARS}
-        return _CONTEXT
 
     def item_root(self, node_id: str) -> dict[str, Any]:
         """The item root of the state in the scope of `node_id` (rebuilt from the Map's
@@ -140,7 +135,12 @@ class TaskStates:
             {
                 "Type": "Task",
                 "Resource": self.targets.node_functions[NodeType.IF_ELSE.value],
-                "Parameters": {"node": parameter, **self.context(node)},
+                "Parameters": {
+                    "node": parameter,
+                    **self.task_vars.task(
+                        node, NodeType.IF_ELSE, {"expression": node.condition}, {}
+                    ),
+                },
                 # Only the handle: the state must not look as if the node had run.
                 "ResultSelector": {"handle.$": "$.handle"},
                 "ResultPath": "$.scratch",

@@ -3,7 +3,7 @@
 statemachines/compiler/ writes each Task's Parameters in these shapes (field names are
 the keys it writes; `$.run`, `$.trigger`, `$.sys` and `vars` come from the execution
 state, `vars` holding only the states of the nodes the task's config reads, or all of
-them: statemachines/task_vars.py) and every handler reads its event through the model of
+them: statemachines/compiler/task_vars.py) and every handler reads its event through the model of
 its function, so a field one side renames fails loudly on the other, and so does an action
 the handler does not know (a `Literal` of the actions it serves). A node absent from
 `vars` reads as a node that did not run.

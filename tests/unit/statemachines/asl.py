@@ -160,6 +160,10 @@ class Run:
         self.handles = handles
         self.order: list[str] = []
         self.seen: dict[str, set[str]] = {}
+        # The `vars` each node task received (its Parameters evaluated: a path to a key
+        # the state lacks fails the simulation, as it fails the state in Step Functions).
+        self.received: dict[str, dict[str, Any]] = {}
+        self.seen_vars: dict[str, dict[str, Any]] = {}
         self.visited: list[str] = []
         self.final_vars: dict[str, Any] = {}
         self.execution_input: dict[str, Any] = {}
@@ -225,6 +229,9 @@ def _run_task(state: Mapping[str, Any], data: dict[str, Any], result: Run) -> di
         return data
     result.order.append(spec["id"])
     result.seen[spec["id"]] = set(data["vars"])
+    result.seen_vars[spec["id"]] = copy.deepcopy(data["vars"])
+    received = _payload(state["Parameters"], data, result)["vars"]
+    result.received[spec["id"]] = copy.deepcopy(received)
     value: dict[str, Any] = {"outputs": {"from": spec["id"]}}
     if NodeType(spec["type"]) in BRANCHING_TYPES:
         value["handle"] = result.handles[spec["id"]]

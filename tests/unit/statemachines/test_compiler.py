@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 
+from functions.core.catalog import node_types
 from functions.core.errors import InvalidWorkflow
 from functions.core.model.graph import Adjacency
 from functions.core.model.workflow import ErrorStrategy, Graph, NodeType, state_key
 from functions.core.services.definitions import MAX_DEFINITION_BYTES, build_definition
+from functions.wiring import node_reads
 from statemachines import compiler
 from statemachines.compiler import CompileError, Targets, compile_workflow
 from tests.unit.core.deploy_env import NODE_ARNS, RUNS_ARN
@@ -43,7 +45,9 @@ IF = NodeType.IF_ELSE
 
 
 def compile_graph(g: Graph, entry: str | None = None) -> dict[str, Any]:
-    definition = compile_workflow(g, entry=entry or g.nodes[0].id, targets=TARGETS)
+    definition = compile_workflow(
+        g, entry=entry or g.nodes[0].id, targets=TARGETS, reads=node_reads
+    )
     check_structure(definition)
     parse_with_moto(definition)
     return definition
@@ -115,7 +119,8 @@ def test_task_carries_node_and_context_and_writes_under_vars() -> None:
         "run.$": "$.run",
         "trigger.$": "$.trigger",
         "sys.$": "$.sys",
-        "vars.$": "$.vars",
+        # Only the state its prompt reads, of a node sure to have run before it.
+        "vars": {"check.$": "$.vars.check"},
     }
     assert state(definition, "check")["Resource"] == NODE_ARNS["if-else"]
 
@@ -135,7 +140,7 @@ def test_missing_function_for_a_node_type_is_a_compile_error() -> None:
     with pytest.raises(
         CompileError, match="no function deployed for node types: http-request, if-else"
     ):
-        compile_workflow(g, entry="a", targets=targets)
+        compile_workflow(g, entry="a", targets=targets, reads=node_reads)
 
 
 # --- chains, branches, merges, fan-out -----------------------------------------------------
@@ -292,7 +297,7 @@ def test_fan_out_from_a_long_id_keeps_names_within_80(width: int) -> None:
         [fork, *middle, "join"],
         [(fork, m) for m in middle] + [(m, "join") for m in middle],
     )
-    check_structure(compile_workflow(g, entry=fork, targets=TARGETS))
+    check_structure(compile_workflow(g, entry=fork, targets=TARGETS, reads=node_reads))
 
 
 def test_fan_out_with_crossing_dependency_is_not_parallel() -> None:
@@ -356,7 +361,7 @@ def test_random_dags_represent_every_edge_and_run_as_dify_would(
     for seed in seeds:
         g, entry, conditions = random_dag(random.Random(seed))
         try:
-            definition = compile_workflow(g, entry=entry, targets=TARGETS)
+            definition = compile_workflow(g, entry=entry, targets=TARGETS, reads=node_reads)
             check_structure(definition)
             if with_moto:
                 parse_with_moto(definition)
@@ -490,7 +495,7 @@ def test_128_char_cjk_id() -> None:
 def test_long_entry_id_with_a_skippable_last_node_keeps_names_within_80() -> None:
     long_id = "L" * 70
     g = graph([long_id, ("c", IF), "t"], [(long_id, "c"), ("c", "t", "true")])
-    definition = compile_workflow(g, entry=long_id, targets=TARGETS)
+    definition = compile_workflow(g, entry=long_id, targets=TARGETS, reads=node_reads)
     too_long = [name for name, _ in body_states(definition) if len(name) > 80]
     assert not too_long
 
@@ -508,7 +513,7 @@ def test_node_named_begin_runs_in_order() -> None:
     g = graph(
         [("c", IF), "x", "Begin"], [("c", "x", "true"), ("c", "Begin", "false"), ("x", "Begin")]
     )
-    definition = compile_workflow(g, entry="c", targets=TARGETS)
+    definition = compile_workflow(g, entry="c", targets=TARGETS, reads=node_reads)
     assert definition["States"]["Begin"]["Parameters"]["node"]["id"] == "Begin"
     check_structure(definition)
     check_run(g, "c", definition, {"c": "true"})
@@ -517,7 +522,7 @@ def test_node_named_begin_runs_in_order() -> None:
 @pytest.mark.parametrize("reserved", ["Body", "FinalizeSucceeded", "FinalizeFailed", "Failed"])
 def test_node_ids_equal_to_outer_state_names(reserved: str) -> None:
     g = graph(["a", reserved], [("a", reserved)])
-    check_structure(compile_workflow(g, entry="a", targets=TARGETS))
+    check_structure(compile_workflow(g, entry="a", targets=TARGETS, reads=node_reads))
 
 
 # --- definition size -----------------------------------------------------------------------------
@@ -536,7 +541,7 @@ def test_definition_over_1_mib_is_refused_naming_its_size() -> None:
         build_definition(g, "a")
     (problem,) = caught.value.problems
     assert problem.where == "definition"
-    size = _size(compile_workflow(g, entry="a", targets=TARGETS))
+    size = _size(node_types().compile(g, "a"))
     assert size > MAX_DEFINITION_BYTES
     assert (
         problem.reason
@@ -557,8 +562,8 @@ def test_size_is_counted_in_utf8_bytes_not_characters() -> None:
 @pytest.mark.usefixtures("deploy_env")
 def test_definition_of_exactly_1_mib_is_accepted() -> None:
     g = graph(["a"], [])
-    g.nodes[0].config = {"prompt": ""}
-    overhead = _size(compile_workflow(g, entry="a", targets=TARGETS))
+    g.nodes[0].config = {"prompt": "p"}
+    overhead = _size(node_types().compile(g, "a")) - 1
     g.nodes[0].config = {"prompt": "p" * (MAX_DEFINITION_BYTES - overhead)}
     assert _size(build_definition(g, "a")) == MAX_DEFINITION_BYTES
     g.nodes[0].config = {"prompt": "p" * (MAX_DEFINITION_BYTES - overhead + 1)}

@@ -13,6 +13,7 @@ import pytest
 
 from functions import cost as cost_service
 from functions.core.model.workflow import Edge, Graph, Node, NodeType
+from functions.wiring import node_reads
 from statemachines import cost
 from statemachines.compiler import compile_workflow
 from tests.unit.core.deploy_env import NODE_ARNS, RUNS_ARN
@@ -25,7 +26,7 @@ FIXED = cost.FIXED_WRITES_PER_RUN
 
 
 def compiled(g: Graph, entry: str | None = None) -> dict[str, Any]:
-    return compile_workflow(g, entry=entry or g.nodes[0].id, targets=TARGETS)
+    return compile_workflow(g, entry=entry or g.nodes[0].id, targets=TARGETS, reads=node_reads)
 
 
 def estimate(definition: dict[str, Any], items: int = 10, **kwargs: Any) -> cost.Spread:

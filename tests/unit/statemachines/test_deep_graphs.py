@@ -14,6 +14,7 @@ from functions.core.errors import InvalidWorkflow
 from functions.core.model.graph import MAX_BODY_DEPTH
 from functions.core.model.workflow import Edge, Graph, Node, NodeType
 from functions.core.services.definitions import build_definition
+from functions.wiring import node_reads
 from statemachines import compiler
 from statemachines.compiler import CompileError, compile_workflow
 from tests.unit.statemachines.asl import (
@@ -89,7 +90,7 @@ def nested_containers(depth: int, kind: NodeType) -> Graph:
 
 
 def compile_checked(g: Graph, entry: str) -> dict[str, Any]:
-    definition = compile_workflow(g, entry=entry, targets=TARGETS)
+    definition = compile_workflow(g, entry=entry, targets=TARGETS, reads=node_reads)
     check_structure(definition)
     parse_with_moto(definition)
     return definition
@@ -175,7 +176,7 @@ def test_deeper_containers_are_refused_naming_the_limit(kind: NodeType, depth: i
         f"iteration/loop bodies deep; at most {MAX_BODY_DEPTH} may nest"
     ]
     with pytest.raises(CompileError, match=f"at most {MAX_BODY_DEPTH} may nest"):
-        compile_workflow(g, entry="a", targets=TARGETS)
+        compile_workflow(g, entry="a", targets=TARGETS, reads=node_reads)
 
 
 def test_containers_that_contain_each_other_are_refused() -> None:

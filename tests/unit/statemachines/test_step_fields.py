@@ -22,6 +22,7 @@ from functions.core.model.graph import Adjacency, ancestors
 from functions.core.model.v1_format import V1Edge, V1Node, to_graph
 from functions.core.model.workflow import ErrorStrategy, Graph, Node, NodeType, state_key
 from functions.core.services.definitions import problems
+from functions.wiring import node_reads
 from statemachines import compiler
 from statemachines.compiler import CompileError, Targets, compile_workflow
 from tests.unit.core.deploy_env import NODE_ARNS, RUNS_ARN
@@ -41,7 +42,9 @@ TOOL = NodeType.TOOL
 
 
 def compile_graph(g: Graph, entry: str | None = None) -> dict[str, Any]:
-    definition = compile_workflow(g, entry=entry or g.nodes[0].id, targets=TARGETS)
+    definition = compile_workflow(
+        g, entry=entry or g.nodes[0].id, targets=TARGETS, reads=node_reads
+    )
     check_structure(definition)
     parse_with_moto(definition)
     return definition
@@ -93,7 +96,8 @@ def test_conditional_is_an_if_else_evaluation_then_a_choice() -> None:
     assert node["id"] == "gated" and node["type"] == "llm" and node["title"] == "Gated"
     assert json.loads(node["config"]) == {"expression": "{{a.result.n}} > 3"}
     assert node["evaluates"] == "conditional"
-    assert evaluate["Parameters"]["vars.$"] == "$.vars"
+    # What the condition reads, of a node that surely ran before it.
+    assert evaluate["Parameters"]["vars"] == {"a.$": "$.vars.a"}
     # Only the handle, and not under $.vars: a skipped node must not look as if it ran.
     assert evaluate["ResultSelector"] == {"handle.$": "$.handle"}
     assert evaluate["ResultPath"] == "$.scratch"
@@ -210,7 +214,7 @@ def test_a_conditional_needs_the_if_else_function() -> None:
     targets = Targets(node_functions={"llm": "arn:llm"}, runs_function=RUNS_ARN)
     g = with_fields(graph(["a"], []), a={"condition": "1 == 1"})
     with pytest.raises(CompileError, match="no function deployed for node types: if-else"):
-        compile_workflow(g, entry="a", targets=targets)
+        compile_workflow(g, entry="a", targets=targets, reads=node_reads)
 
 
 # --- conditional: runs (random DAGs) -----------------------------------------------------
@@ -269,7 +273,7 @@ def test_random_dags_with_conditionals_run_as_dify_would(seeds: range, with_moto
             if node.id in gated:
                 node.condition = "{{trigger.data.go}}"
         try:
-            definition = compile_workflow(g, entry=entry, targets=TARGETS)
+            definition = compile_workflow(g, entry=entry, targets=TARGETS, reads=node_reads)
             check_structure(definition)
             if with_moto:
                 parse_with_moto(definition)
@@ -336,6 +340,7 @@ def test_loop_is_prepare_map_of_the_node_task_then_collect() -> None:
     assert prepare["Parameters"]["action"] == "prepare"
     assert prepare["Parameters"]["node"]["type"] == "tool"  # its events are the node's
     assert json.loads(prepare["Parameters"]["node"]["config"]) == lists
+    assert prepare["Parameters"]["vars"] == {"fetch.$": "$.vars.fetch"}  # the list
     assert prepare["ResultPath"] == "$.scratch"
     assert prepare["Next"] == "Each each"
     each = found["Each each"]
@@ -345,7 +350,8 @@ def test_loop_is_prepare_map_of_the_node_task_then_collect() -> None:
     assert each["ItemSelector"]["loop"] == {
         "loop": {"outputs": {"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"}}
     }
-    assert each["ItemSelector"]["vars.$"] == "$.vars"
+    # The element aside, the node reads nothing of `vars`: no state rides with each item.
+    assert each["ItemSelector"]["vars"] == {}
     # One state per element: the node's Task, the element merged into its vars.
     assert list(each["ItemProcessor"]["States"]) == ["Item of each"]
     item = each["ItemProcessor"]["States"]["Item of each"]
@@ -430,7 +436,7 @@ def test_loop_inside_an_iteration_body_and_a_parallel_branch() -> None:
 def test_a_loop_needs_the_iteration_function() -> None:
     targets = Targets(node_functions={"tool": "arn:tool"}, runs_function=RUNS_ARN)
     with pytest.raises(CompileError, match="no function deployed for node types: iteration"):
-        compile_workflow(looped_graph(), entry="fetch", targets=targets)
+        compile_workflow(looped_graph(), entry="fetch", targets=targets, reads=node_reads)
 
 
 # --- v1 mapping ----------------------------------------------------------------------------
