@@ -10,6 +10,8 @@ where its node is sure to have written it:
 - the node dominates the task's node within their graph level: every path by which the
   task runs passed it, and a node that ran wrote its state (on success its result, on a
   failure its error strategy's recovery; a failure with none ends the run or the item);
+  or it precedes the task's node and surely runs once a dominator of that node has run
+  (the branches of a Parallel, read at the join);
 - or it dominates a container the task's node is in (the container ran, so it did), or it
   is that container (a loop's state, written by its init; an iteration's item, in
   ITEM_ROOT).
@@ -59,6 +61,8 @@ _RUN_CONTEXT = {"run.$": "$.run", "trigger.$": "$.trigger", "sys.$": "$.sys"}
 # edge at all) hangs below it, so dominance within a level never overlooks a way in.
 # Node ids cannot contain a space (validation), so this is no node's id.
 _OUTSIDE = " outside"
+# How many nodes a walk for one read visits at most before giving up (all of `vars`).
+_WALK = 256
 
 
 class TaskVars:
@@ -171,7 +175,7 @@ class TaskVars:
                 root != current
                 and self._nodes[root].parent == level
                 and self._nodes[root].type not in BODY_START_TYPES
-                and self._levels[level].tree.dominates(root, current)
+                and self._written_before(self._levels[level], root, current)
             ):
                 return f"$.vars.{state_key(root)}"
             if level is None:
@@ -181,6 +185,31 @@ class TaskVars:
                     return f"$.{ITEM_ROOT}.{state_key(root)}"
                 return f"$.vars.{state_key(root)}"
             current = level
+
+    def _written_before(self, level: _Level, root: str, node: str) -> bool:
+        """Whether `root` surely wrote its state before `node` runs (both of `level`):
+        it dominates `node`; or it is an ancestor of `node` that surely runs once some
+        dominator of `node` has run (by edges always taken, through nodes without a
+        `condition`), as a Parallel's branches do once their fork has, before the join.
+        Both walks are bounded (one that gives up only passes all of `vars`)."""
+        if level.tree.dominates(root, node):
+            return True
+        return self._surely_after_a_dominator(level, root, node) and _ancestor(level, root, node)
+
+    def _surely_after_a_dominator(self, level: _Level, root: str, node: str) -> bool:
+        seen, stack = {root}, [root]
+        while stack and len(seen) <= _WALK:
+            current = stack.pop()
+            if current != node and level.tree.dominates(current, node):
+                return True
+            if self._nodes[current].condition is not None:
+                continue  # it may be skipped even when what precedes it ran
+            for edge in level.incoming[current]:
+                source = edge.source
+                if source in level.incoming and source not in seen and self._always_taken(edge):
+                    seen.add(source)
+                    stack.append(source)
+        return False
 
     def _inside(self, node_id: str, container: str) -> bool:
         parent = self._nodes[node_id].parent
@@ -219,7 +248,10 @@ class TaskVars:
         return ran
 
     def _always_taken(self, edge: Edge) -> bool:
+        """Taken whenever its source ran (as the compiler's liveness reads edges)."""
         source = self._nodes[edge.source]
+        if source.type in BODY_START_TYPES:
+            return True
         return edge.source_handle is None and source.error_strategy is not ErrorStrategy.FAIL_BRANCH
 
 
@@ -230,6 +262,19 @@ class _Level:
     incoming: dict[str, list[Edge]]
     order: list[str]
     tree: DominatorTree
+
+
+def _ancestor(level: _Level, root: str, node: str) -> bool:
+    """Whether `root` precedes `node` by edges of `level` (bounded walk up from `node`)."""
+    seen, stack = {node}, [node]
+    while stack and len(seen) <= _WALK:
+        for edge in level.incoming[stack.pop()]:
+            if edge.source == root:
+                return True
+            if edge.source in level.incoming and edge.source not in seen:
+                seen.add(edge.source)
+                stack.append(edge.source)
+    return False
 
 
 def _level(scope: list[str], head: str, edges: list[Edge]) -> _Level:

@@ -160,10 +160,11 @@ class Run:
         self.handles = handles
         self.order: list[str] = []
         self.seen: dict[str, set[str]] = {}
-        # The `vars` each node task received (its Parameters evaluated: a path to a key
-        # the state lacks fails the simulation, as it fails the state in Step Functions).
-        self.received: dict[str, dict[str, Any]] = {}
-        self.seen_vars: dict[str, dict[str, Any]] = {}
+        # Per node task run: its node (`<id>?` when it evaluates the node's condition), the
+        # `vars` it received (its Parameters evaluated: a path to a key the state lacks
+        # fails the simulation, as it fails the state in Step Functions) and the state's
+        # `vars` then. A condition's outcome is `handles["<id>?"]` (none given: false).
+        self.inputs: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
         self.visited: list[str] = []
         self.final_vars: dict[str, Any] = {}
         self.execution_input: dict[str, Any] = {}
@@ -229,12 +230,14 @@ def _run_task(state: Mapping[str, Any], data: dict[str, Any], result: Run) -> di
         return data
     result.order.append(spec["id"])
     result.seen[spec["id"]] = set(data["vars"])
-    result.seen_vars[spec["id"]] = copy.deepcopy(data["vars"])
     received = _payload(state["Parameters"], data, result)["vars"]
-    result.received[spec["id"]] = copy.deepcopy(received)
+    task = f"{spec['id']}?" if spec.get("evaluates") else spec["id"]
+    result.inputs.append((task, copy.deepcopy(received), copy.deepcopy(data["vars"])))
     value: dict[str, Any] = {"outputs": {"from": spec["id"]}}
     if NodeType(spec["type"]) in BRANCHING_TYPES:
         value["handle"] = result.handles[spec["id"]]
+    elif spec.get("evaluates") and f"{spec['id']}?" in result.handles:
+        value["handle"] = result.handles[f"{spec['id']}?"]  # its `condition` holds or not
     _assign(data, state["ResultPath"], value)
     if "OutputPath" in state:
         found: dict[str, Any] = _path(data, state["OutputPath"])

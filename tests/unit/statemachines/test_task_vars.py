@@ -143,8 +143,9 @@ def test_after_branches_a_node_that_may_not_have_run_gets_all_of_vars() -> None:
     assert found["after"] == selects("c")  # the if-else ran on every path
     assert found["late"] == WHOLE  # `yes` is skipped on the false branch
     for handle in ("true", "false"):
-        outcome = run(definition, {"c": handle})
-        assert outcome.received["agg"] == outcome.seen_vars["agg"]
+        for node_id, got, state in run(definition, {"c": handle}).inputs:
+            if node_id == "agg":
+                assert got == state
 
 
 def test_a_node_of_a_sibling_branch_is_never_selected() -> None:
@@ -155,6 +156,21 @@ def test_a_node_of_a_sibling_branch_is_never_selected() -> None:
     found = received(compiled(g))
     assert found["l"] == selects("a")
     assert found["r"] == WHOLE  # `l` runs in the other branch of the Parallel
+    # The join runs after both branches, each sure to have run once the fork did.
+    assert found["j"] == selects("l", "r")
+
+
+def test_a_branch_that_may_be_skipped_is_not_selected_at_the_join() -> None:
+    g = Graph(
+        nodes=[
+            template("a"),
+            template("l", "a"),
+            template("r").model_copy(update={"condition": "{{a.output}} == 'x'"}),
+            template("j", "l", "r"),
+        ],
+        edges=edges(("a", "l"), ("a", "r"), ("l", "j"), ("r", "j")),
+    )
+    assert received(compiled(g))["j"] == WHOLE
 
 
 def test_a_config_the_catalogue_cannot_read_gets_all_of_vars() -> None:
@@ -351,16 +367,20 @@ def test_random_graphs_never_miss_a_key_nor_withhold_a_state() -> None:
         g, entry, conditions = random_dag(rng)
         reading = _reading(g, rng)
         reads = _reads_of(reading)
+        # Some nodes also have a `condition` (a step field), which may skip them.
+        for node in g.nodes[1:]:
+            if node.id != entry and rng.random() < 0.2:
+                node.condition = "{{x.y}} == 1"
+                conditions.append(f"{node.id}?")
         for node in g.nodes:
             node.config = {**node.config, "id": node.id}
         definition = compile_workflow(g, entry=entry, targets=TARGETS, reads=reads)
-        for handles in handle_choices(conditions, limit=8):
+        for handles in handle_choices(conditions, limit=16):
             try:
                 outcome = run(definition, handles)  # a missing key raises here
             except KeyError as exc:
                 raise AssertionError(f"seed {seed}, {handles}: no key {exc}") from exc
-            for node_id, got in outcome.received.items():
-                state = outcome.seen_vars[node_id]
-                for read in reading[node_id]:
+            for node_id, got, state in outcome.inputs:
+                for read in reading.get(node_id, []):
                     key = state_key(read)
                     assert got.get(key) == state.get(key), (seed, handles, node_id, read)
