@@ -32,12 +32,14 @@ class NodeConfig(BaseModel):
     def reads(self) -> list[Selector] | None:
         """Every selector this node's functions may read from the pool, so that the
         compiler hands each task only those nodes' states (None: not known, the task
-        receives them all). A superset of references(): besides them, every reference in
-        either form in any string and every list of names anywhere in the config, so what
-        a run reads is never missed; one too many costs only a state passed along."""
+        receives them all): every reference in either form in any string and every list
+        of names anywhere in the config, so what a run reads is never missed (one too
+        many costs only a state passed along). That covers references() of every node
+        type (tests/unit/nodes/test_reads.py); a type reading a selector kept otherwise
+        overrides this."""
         dumped = self.model_dump()
         texts = (sel for text in _strings(dumped) for sel in references(text))
-        return [*self.references(), *texts, *_name_lists(dumped)]
+        return [*texts, *_name_lists(dumped)]
 
     def save_problems(self) -> list[tuple[str, str]]:
         """What a save refuses although the model accepts it, as (field, reason): facts
