@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.core import clock, engine
-from functions.core.model.run import Run, StepEvent
-from functions.core.model.version import DRAFT
+from functions.core.model.run import EventType, Run, StepEvent
+from functions.core.model.version import DRAFT, Version
+from functions.core.model.workflow import ExecutionMode
 from functions.core.services import workflows
 from functions.core.settings import get_settings
 from statemachines import cost
@@ -36,6 +37,8 @@ class WorkflowCost:
     workflow_id: str
     # The published version estimated; None: the draft (nothing published yet).
     version: int | None
+    # The mode the estimated version (or draft) runs in.
+    mode: ExecutionMode
     items: int
     per_run: cost.Spread
     profiles: dict[str, cost.FunctionProfile]
@@ -47,7 +50,8 @@ def estimate(tenant_id: str, workflow_id: str, items: int) -> WorkflowCost:
     record = workflows.get(tenant_id, workflow_id)
     number = record.get("published")
     snapshot = workflows.snapshot(record, None if number else DRAFT)
-    definition = workflows.build_definition(snapshot.graph_model(), snapshot.entry)
+    mode = snapshot.execution_mode if isinstance(snapshot, Version) else workflows.mode_of(record)
+    definition = workflows.build_definition(snapshot.graph_model(), snapshot.entry, mode=mode)
     by_type = node_profiles()
     settings = get_settings()
     profiles = {
@@ -61,6 +65,7 @@ def estimate(tenant_id: str, workflow_id: str, items: int) -> WorkflowCost:
     return WorkflowCost(
         workflow_id=workflow_id,
         version=number,
+        mode=mode,
         items=items,
         per_run=cost.per_run(definition, assumptions),
         profiles=by_type,
@@ -102,6 +107,8 @@ def run_usage(run: Run, node_events: list[StepEvent]) -> RunUsage | None:
     if not run.status.finished:
         return None
     writes = len(node_events) + cost.FIXED_WRITES_PER_RUN
+    if run.execution_mode is ExecutionMode.EXPRESS:
+        return RunUsage(_recorded_tasks(node_events), writes)
     if not run.execution_arn:
         return RunUsage(None, writes)
     transitions = engine.transitions(run.execution_arn)
@@ -113,6 +120,13 @@ def run_usage(run: Run, node_events: list[StepEvent]) -> RunUsage | None:
         time.sleep(pause)
         transitions = engine.transitions(run.execution_arn)
     return RunUsage(transitions, writes)
+
+
+def _recorded_tasks(node_events: list[StepEvent]) -> int:
+    """An Express execution has no history to count: its Task states as its log records
+    them, one per node execution started and the finalize. Choice, Parallel and Map states
+    are not seen (Express does not bill transitions: this is what they would have been)."""
+    return sum(1 for event in node_events if event.type is EventType.NODE_STARTED) + 1
 
 
 def _just_finished(run: Run) -> bool:

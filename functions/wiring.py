@@ -9,13 +9,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from functions.core.catalog import ConfigRules
+from functions.core.errors import InvalidWorkflow, Problem
 from functions.core.expressions.templates import Selector
-from functions.core.model.workflow import Graph, Node, NodeType
+from functions.core.model.workflow import ExecutionMode, Graph, Node, NodeType
 from functions.core.settings import get_settings
-from functions.nodes.catalog import NODES
+from functions.nodes.catalog import NODES, RUNS_TIMEOUT_SECONDS
 from functions.nodes.llm.providers import provider_for
 from functions.nodes.start.entities import StartConfig
 from functions.nodes.start.inputs import prepare_inputs
+from statemachines import express
 from statemachines.compiler import Targets, compile_workflow
 
 
@@ -27,12 +29,25 @@ class _NodeTypes:
         spec = NODES.get(node.type)
         return None if spec is None else spec.config.model_validate(node.config)
 
-    def compile(self, graph: Graph, entry: str) -> dict[str, Any]:
+    def compile(self, graph: Graph, entry: str, mode: ExecutionMode) -> dict[str, Any]:
         settings = get_settings()
         targets = Targets(
             node_functions=settings.node_function_arns, runs_function=settings.runs_function_arn
         )
-        return compile_workflow(graph, entry=entry, targets=targets, reads=node_reads)
+        definition = compile_workflow(graph, entry=entry, targets=targets, reads=node_reads)
+        if mode is ExecutionMode.STANDARD:
+            return definition
+        if waiting := express.waits(definition):
+            raise InvalidWorkflow(
+                [Problem(f"state '{name}'", "express: Express cannot wait") for name in waiting]
+            )
+        return express.for_express(definition)
+
+    def function_seconds(self, node_type: NodeType) -> int:
+        return NODES[node_type].timeout
+
+    def runs_function_seconds(self) -> int:
+        return RUNS_TIMEOUT_SECONDS
 
     def check_start_inputs(self, start_config: dict[str, Any], inputs: dict[str, Any]) -> None:
         prepare_inputs(StartConfig.model_validate(start_config).variables, inputs)

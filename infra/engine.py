@@ -15,7 +15,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from functions.nodes.catalog import NODES, RUNS_FUNCTION_NAME, RUNS_HANDLER, Capability
+from functions.nodes.catalog import (
+    NODES,
+    RUNS_FUNCTION_NAME,
+    RUNS_HANDLER,
+    RUNS_TIMEOUT_SECONDS,
+    Capability,
+)
 from infra.compliance import acknowledge_wildcards, arn_of, resource_finding
 from infra.lambda_function import LOG_RETENTION, ServiceFunction
 from infra.sandbox import CodeSandbox
@@ -83,7 +89,7 @@ class Engine(Construct):
             code=code,
             handler=RUNS_HANDLER,
             service=f"{SERVICE_PREFIX}-{RUNS_FUNCTION_NAME}",
-            timeout=Duration.seconds(60),
+            timeout=Duration.seconds(RUNS_TIMEOUT_SECONDS),
             environment=storage_env,
         )
         storage.grant_table(runs.role, write=True)

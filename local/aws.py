@@ -45,7 +45,7 @@ from functions.nodes.catalog import (
     SANDBOX_FUNCTION_NAME,
     SANDBOX_HANDLER,
 )
-from local import interpreter
+from local import interpreter, sync_executions
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -123,6 +123,7 @@ def start(extra_env: dict[str, str] | None = None) -> LocalAws:
     _start_versions()
     _transact_without_table_copies()
     interpreter.install()
+    sync_executions.install()
     return LocalAws(mock, replaced)
 
 

@@ -127,10 +127,22 @@ def _started(
         f"POST /apps/workflows/{record['id']}/runs",
         raw,
         lambda: runs.start(
-            caller.tenant_id, record["id"], body.input, pin=body.version, workflow=record
+            caller.tenant_id,
+            record["id"],
+            body.input,
+            pin=body.version,
+            workflow=record,
+            wait_seconds=_blocking(body),
         ),
     )
     return _answer(record, run, body, seconds)
+
+
+def _blocking(body: RunBody) -> float | None:
+    """How long the answer waits for the run's end (None: it does not)."""
+    if body.stream or body.background:
+        return None
+    return get_settings().service_blocking_seconds
 
 
 def _answer(record: dict[str, Any], run: Run, body: RunBody | ReplayBody, seconds: float) -> Reply:

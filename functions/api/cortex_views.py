@@ -50,6 +50,7 @@ def workflow(record: dict[str, Any]) -> dict[str, Any]:
         "description": record.get("description") or "",
         "key": record["id"],
         "discoverable": bool(record.get("discoverable")),
+        "execution_mode": record.get("executionMode", "standard"),
         "version": number,
         "version_id": apps.version_id(record["id"], number) if number else None,
         "retention": record.get("retention"),

@@ -49,15 +49,17 @@ def handle(
     app = service_runs.App(tenant_id=app_caller.tenant_id, workflow_id=app_caller.workflow_id)
     body = parse(ServiceRunBody, raw)
     request = service_runs.RunRequest(inputs=body.inputs, user=body.user, files=body.files)
+    blocking = get_settings().service_blocking_seconds
+    wait = None if body.response_mode == "streaming" else blocking
     run = start_once(
         app.tenant_id,
         f"POST /v1/workflows/run:{workflow_id or app.workflow_id}",
         raw,
-        lambda: service_runs.start(app, request, version=workflow_id),
+        lambda: service_runs.start(app, request, version=workflow_id, wait_seconds=wait),
     )
     if body.response_mode == "streaming":
         return _stream(app, run, stream_seconds)
-    finished = service_runs.wait(run, get_settings().service_blocking_seconds)
+    finished = service_runs.wait(run, blocking)
     return JsonReply(200, dify_views.blocking(finished, service_runs.tally(finished)))
 
 

@@ -11,7 +11,8 @@ from functions.core import payloads
 from functions.core.model import dify_environment
 from functions.core.model.run import EventType, Run, RunStatus, StepEvent, StepStatus
 from functions.core.model.version import Version
-from functions.core.services import apps, runs, triggers
+from functions.core.model.workflow import ExecutionMode
+from functions.core.services import apps, runs, triggers, workflows
 from functions.cost import RunUsage, WorkflowCost
 from statemachines import cost
 
@@ -41,6 +42,7 @@ def workflow_summary(record: dict[str, Any], base_url: str) -> dict[str, Any]:
         "_id": record["id"],
         "id": record["id"],
         **{f: record[f] for f in _SUMMARY_FIELDS},
+        "executionMode": workflows.mode_of(record).value,
         "trigger": trigger(record, base_url),
     }
 
@@ -201,6 +203,9 @@ class WorkflowCostView(_Camel):
 
     workflow_id: str
     version: int | None = Field(description="The version estimated; null: the draft")
+    execution_mode: ExecutionMode = Field(
+        description="The machine it runs on: which of `per1000Runs` it is billed as"
+    )
     per_run: PerRunView
     per_1000_runs: dict[str, FiguresView] = Field(
         alias="per1000Runs", description="`standard` and `express`"
@@ -244,6 +249,7 @@ def workflow_cost(found: WorkflowCost) -> WorkflowCostView:
     return WorkflowCostView(
         workflow_id=found.workflow_id,
         version=found.version,
+        execution_mode=found.mode,
         per_run=PerRunView(min=usage("min"), typical=usage("typical"), max=usage("max")),
         per_1000_runs={"standard": prices("standard"), "express": prices("express")},
         assumptions=AssumptionsView(
@@ -266,8 +272,8 @@ def workflow_cost(found: WorkflowCost) -> WorkflowCostView:
 
 def run_detail(record: Run, events: list[StepEvent], spent: RunUsage | None) -> dict[str, Any]:
     """A run's view with what it used once it finished (null before): `usage.transitions`
-    (from its execution history) and `usage.writes` (its log's events plus the fixed
-    writes)."""
+    (from its execution history; an Express run has none: the Task states its log shows)
+    and `usage.writes` (its log's events plus the fixed writes)."""
     view = run(record, events)
     transitions, writes = (spent.transitions, spent.writes) if spent else (None, None)
     view["usage"] = {**view["usage"], "transitions": transitions, "writes": writes}

@@ -14,7 +14,7 @@ import threading
 from typing import Any, Protocol
 
 from functions.core.expressions.templates import Selector
-from functions.core.model.workflow import Graph, Node, NodeType
+from functions.core.model.workflow import ExecutionMode, Graph, Node, NodeType
 from functions.core.settings import get_settings
 
 
@@ -42,8 +42,17 @@ class NodeTypes(Protocol):
         when it does not fit); None for a type without a function."""
         ...
 
-    def compile(self, graph: Graph, entry: str) -> dict[str, Any]:
-        """The graph's state machine definition, calling this deployment's functions."""
+    def compile(self, graph: Graph, entry: str, mode: ExecutionMode) -> dict[str, Any]:
+        """The graph's state machine definition for `mode`, calling this deployment's
+        functions (InvalidWorkflow naming the states `mode` cannot run)."""
+        ...
+
+    def function_seconds(self, node_type: NodeType) -> int:
+        """The Lambda timeout of the node type's function."""
+        ...
+
+    def runs_function_seconds(self) -> int:
+        """The Lambda timeout of the runs function (a run's finalize and recover Tasks)."""
         ...
 
     def check_start_inputs(self, start_config: dict[str, Any], inputs: dict[str, Any]) -> None:

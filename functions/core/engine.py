@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from functions.core.aws_clients import client
+from functions.core.model.workflow import ExecutionMode
 from functions.core.settings import get_settings
+
+if TYPE_CHECKING:
+    from botocore.config import Config
 
 
 def _client() -> Any:
     return client("stepfunctions")
 
 
-def machine_name(workflow_id: str) -> str:
-    return f"{get_settings().state_machine_prefix}-{workflow_id}"
+# Step Functions cannot change a machine's type, and a deleted machine's name stays taken
+# while its executions drain, so each workflow has one machine per mode, side by side:
+# a switch of mode publishes to the other one and leaves the versions (and the runs pinned
+# to them) of the first in place; deleting the workflow deletes both.
+_MODE_SUFFIX = {ExecutionMode.STANDARD: "", ExecutionMode.EXPRESS: "-express"}
+_MACHINE_TYPE = {ExecutionMode.STANDARD: "STANDARD", ExecutionMode.EXPRESS: "EXPRESS"}
+
+
+def machine_name(workflow_id: str, mode: ExecutionMode = ExecutionMode.STANDARD) -> str:
+    return f"{get_settings().state_machine_prefix}-{workflow_id}{_MODE_SUFFIX[mode]}"
 
 
 # The alias that points at a workflow's latest published version (for operators and the
@@ -24,13 +38,22 @@ def machine_name(workflow_id: str) -> str:
 LIVE_ALIAS = "live"
 
 
-def machine_arn(workflow_id: str) -> str:
-    """The ARN of the workflow's state machine, known before it exists: the name is the
-    workflow's, the account and partition those of the machine role (one per deployment)."""
+def machine_arn(workflow_id: str, mode: ExecutionMode = ExecutionMode.STANDARD) -> str:
+    """The ARN of the workflow's state machine of `mode`, known before it exists: the name
+    is the workflow's, the account and partition those of the machine role (one per
+    deployment)."""
     settings = get_settings()
     partition, account = _arn_parts(settings.state_machine_role_arn)
     region = _client().meta.region_name
-    return f"arn:{partition}:states:{region}:{account}:stateMachine:{machine_name(workflow_id)}"
+    name = machine_name(workflow_id, mode)
+    return f"arn:{partition}:states:{region}:{account}:stateMachine:{name}"
+
+
+def mode_of(workflow_id: str, target_arn: str) -> ExecutionMode:
+    """The mode of the machine `target_arn` (the machine, a version or an alias of it)."""
+    name = target_arn.split(":stateMachine:", 1)[-1].split(":", 1)[0]
+    express = name == machine_name(workflow_id, ExecutionMode.EXPRESS)
+    return ExecutionMode.EXPRESS if express else ExecutionMode.STANDARD
 
 
 def _arn_parts(role_arn: str) -> tuple[str, str]:
@@ -40,9 +63,15 @@ def _arn_parts(role_arn: str) -> tuple[str, str]:
 
 
 def deploy(
-    workflow_id: str, definition: dict[str, Any], *, publish: bool, exists: bool
+    workflow_id: str,
+    definition: dict[str, Any],
+    *,
+    publish: bool,
+    exists: bool,
+    mode: ExecutionMode = ExecutionMode.STANDARD,
 ) -> tuple[str, str | None]:
-    """Create or update the workflow's state machine; with `publish`, publish a version.
+    """Create or update the workflow's state machine of `mode`; with `publish`, publish a
+    version.
 
     Returns (state machine ARN, version ARN or None). A version is immutable, so a run of
     it executes exactly the definition it was published with, whatever is deployed later.
@@ -54,17 +83,17 @@ def deploy(
     """
     settings = get_settings()
     body = json.dumps(definition, ensure_ascii=False)
-    logging = _logging(settings.state_machine_log_group_arn)
+    logging = _logging(settings.state_machine_log_group_arn, mode)
     # X-Ray (set by CDK; off locally): passed on updates too, so existing machines follow.
     logging["tracingConfiguration"] = {"enabled": settings.state_machine_tracing}
-    arn = machine_arn(workflow_id)
+    arn = machine_arn(workflow_id, mode)
     if not exists:
         try:
             answer = _client().create_state_machine(
-                name=machine_name(workflow_id),
+                name=machine_name(workflow_id, mode),
                 definition=body,
                 roleArn=settings.state_machine_role_arn,
-                type="STANDARD",
+                type=_MACHINE_TYPE[mode],
                 publish=publish,
                 **logging,
             )
@@ -96,17 +125,25 @@ def execution_arn(state_machine_arn: str, run_id: str) -> str:
     return state_machine_arn.replace(":stateMachine:", ":execution:") + f":{run_id}"
 
 
-def _logging(log_group_arn: str) -> dict[str, Any]:
-    """Failed executions logged without their data: inputs may hold user content."""
+def _logging(log_group_arn: str, mode: ExecutionMode) -> dict[str, Any]:
+    """Failed executions logged without their data: inputs may hold user content. An
+    Express execution has no history, so its log is all there is of it: every event is
+    logged (still without data), which is what an operator reads to follow one."""
     if not log_group_arn:
         return {}
     return {
         "loggingConfiguration": {
-            "level": "ERROR",
+            "level": "ALL" if mode is ExecutionMode.EXPRESS else "ERROR",
             "includeExecutionData": False,
             "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": log_group_arn}}],
         }
     }
+
+
+def delete_machines(workflow_id: str) -> None:
+    """Delete the workflow's machines of every mode (their versions and aliases with them)."""
+    for mode in ExecutionMode:
+        delete(machine_arn(workflow_id, mode))
 
 
 def delete(state_machine_arn: str) -> None:
@@ -128,6 +165,46 @@ def start(target_arn: str, run_id: str, execution_input: dict[str, Any]) -> str:
     )
     arn: str = answer["executionArn"]
     return arn
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """How a StartSyncExecution ended: SUCCEEDED, FAILED or TIMED_OUT, with Step
+    Functions' {Error, Cause} when it did not succeed; None: it outlasted the wait."""
+
+    status: str | None
+    error: dict[str, Any]
+
+
+def start_sync(
+    target_arn: str, run_id: str, execution_input: dict[str, Any], wait_seconds: float
+) -> SyncResult:
+    """Run an Express machine to its end in one call (StartSyncExecution, on the service's
+    `sync-states` endpoint), waiting `wait_seconds` at most: past that the execution goes
+    on (it is not tied to the connection) and the caller finds the run still running."""
+    try:
+        answer = _sync_client(wait_seconds).start_sync_execution(
+            stateMachineArn=target_arn,
+            name=run_id,
+            input=json.dumps(execution_input, ensure_ascii=False),
+        )
+    except ReadTimeoutError:
+        return SyncResult(None, {})
+    error = {"Error": answer.get("error") or "", "Cause": answer.get("cause") or ""}
+    return SyncResult(answer["status"], error if answer["status"] != "SUCCEEDED" else {})
+
+
+def _sync_client(wait_seconds: float) -> Any:
+    return client("stepfunctions", config=_sync_config(round(wait_seconds, 1)))
+
+
+@functools.cache
+def _sync_config(read_timeout: float) -> Config:
+    """One per bound (the shared clients are keyed by their config object). Not retried:
+    a retried start of an Express machine would run the workflow again."""
+    from botocore.config import Config  # noqa: PLC0415 - botocore loads with the client
+
+    return Config(read_timeout=read_timeout, retries={"max_attempts": 1, "mode": "standard"})
 
 
 def stop(execution_arn: str, cause: str) -> None:

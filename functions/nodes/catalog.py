@@ -43,6 +43,10 @@ class Capability(StrEnum):
     INVOKE_CODE_SANDBOX = "invoke-code-sandbox"
 
 
+# Seconds for the functions that call nothing outside (their templates and conditions run
+# under limits of a few seconds): what an Express workflow's worst case counts per node.
+LOCAL_WORK_TIMEOUT = 15
+
 # Nodes that ask a model: call it, and read its endpoint's key.
 MODEL_CAPABILITIES = frozenset({Capability.INVOKE_MODEL, Capability.READ_MODEL_SECRETS})
 
@@ -83,17 +87,27 @@ NODES: dict[NodeType, NodeSpec] = {
             ToolConfig,
             frozenset({Capability.READ_OBJECTS, Capability.INVOKE_TOOL_FUNCTIONS}),
         ),
-        NodeSpec(NodeType.IF_ELSE, "if_else", IfElseConfig),
+        NodeSpec(NodeType.IF_ELSE, "if_else", IfElseConfig, timeout=LOCAL_WORK_TIMEOUT),
         NodeSpec(
             NodeType.EMAIL_SEND, "email_send", EmailSendConfig, frozenset({Capability.SEND_EMAIL})
         ),
-        NodeSpec(NodeType.START, "start", StartConfig),
-        NodeSpec(NodeType.END, "end", EndConfig),
-        NodeSpec(NodeType.ANSWER, "answer", AnswerConfig),
-        NodeSpec(NodeType.TEMPLATE_TRANSFORM, "template_transform", TemplateTransformConfig),
-        NodeSpec(NodeType.VARIABLE_AGGREGATOR, "variable_aggregator", VariableAggregatorConfig),
-        NodeSpec(NodeType.ITERATION, "iteration", IterationConfig),
-        NodeSpec(NodeType.LOOP, "loop", LoopConfig),
+        NodeSpec(NodeType.START, "start", StartConfig, timeout=LOCAL_WORK_TIMEOUT),
+        NodeSpec(NodeType.END, "end", EndConfig, timeout=LOCAL_WORK_TIMEOUT),
+        NodeSpec(NodeType.ANSWER, "answer", AnswerConfig, timeout=LOCAL_WORK_TIMEOUT),
+        NodeSpec(
+            NodeType.TEMPLATE_TRANSFORM,
+            "template_transform",
+            TemplateTransformConfig,
+            timeout=LOCAL_WORK_TIMEOUT,
+        ),
+        NodeSpec(
+            NodeType.VARIABLE_AGGREGATOR,
+            "variable_aggregator",
+            VariableAggregatorConfig,
+            timeout=LOCAL_WORK_TIMEOUT,
+        ),
+        NodeSpec(NodeType.ITERATION, "iteration", IterationConfig, timeout=LOCAL_WORK_TIMEOUT),
+        NodeSpec(NodeType.LOOP, "loop", LoopConfig, timeout=LOCAL_WORK_TIMEOUT),
         # The user's code runs in a child process capped at 256 MB: keep headroom above it.
         NodeSpec(
             NodeType.CODE,
@@ -102,8 +116,10 @@ NODES: dict[NodeType, NodeSpec] = {
             frozenset({Capability.INVOKE_CODE_SANDBOX}),
             timeout=60,
         ),
-        NodeSpec(NodeType.LIST_OPERATOR, "list_operator", ListOperatorConfig),
-        NodeSpec(NodeType.ASSIGNER, "assigner", AssignerConfig),
+        NodeSpec(
+            NodeType.LIST_OPERATOR, "list_operator", ListOperatorConfig, timeout=LOCAL_WORK_TIMEOUT
+        ),
+        NodeSpec(NodeType.ASSIGNER, "assigner", AssignerConfig, timeout=LOCAL_WORK_TIMEOUT),
         NodeSpec(
             NodeType.PARAMETER_EXTRACTOR,
             "parameter_extractor",
@@ -123,6 +139,9 @@ NODES: dict[NodeType, NodeSpec] = {
 
 RUNS_HANDLER = "functions.runs.handler.handler"
 RUNS_FUNCTION_NAME = "runs"
+# Seconds; its Tasks (a run's finalize, a failure's recovery) only read and write the run's
+# record and log.
+RUNS_TIMEOUT_SECONDS = 30
 # The function a code node's user code runs in (infra/sandbox.py).
 SANDBOX_HANDLER = "functions.sandbox.handler.handler"
 SANDBOX_FUNCTION_NAME = "code-sandbox"

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from functions.core import clock, observability, payloads
 from functions.core.data import runs as run_store
 from functions.core.errors import NodeError
+from functions.core.model import express
 from functions.core.model.run import EventType, StepEvent, StepStatus
 from functions.core.model.task import TaskInput
 from functions.core.model.workflow import state_key
@@ -84,10 +85,25 @@ def context(task: TaskInput) -> NodeContext:
 
 
 def start(task: TaskInput) -> Step:
+    if task.run.express:
+        _own(task)
     step = Step(startedAt=clock.iso())
     if task.node.evaluates is None:
         _record(task, EventType.NODE_STARTED, StepStatus.RUNNING, started_at=step.startedAt)
     return step
+
+
+def _own(task: TaskInput) -> None:
+    """Before a task of an Express run does anything: end the execution if the run was
+    stopped (Step Functions cannot stop an Express execution), or if another execution of
+    the run owns it (Express may start one twice)."""
+    found = run_store.claim(task.run.runId, task.execution or "")
+    if found is None or found[0].finished:
+        raise express.RunEnded(f"run '{task.run.runId}' has ended")
+    if found[1] != (task.execution or ""):
+        raise express.DuplicateExecution(
+            f"run '{task.run.runId}' is run by execution {found[1]}, not this one"
+        )
 
 
 def finish(task: TaskInput, step: Step, result: NodeResult) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from functions.api.context import base_url, require
 from functions.api.contract import Face, documented
 from functions.core.model import dify_format, documents, v1_format
 from functions.core.model.v1_format import V1WorkflowBody, V1WorkflowPatch
+from functions.core.model.workflow import Draft
 from functions.core.services import apps, runs, workflows
 from functions.core.services.keys import Scope
 from statemachines import cost
@@ -76,7 +77,8 @@ def get_workflow(workflow_id: str) -> dict[str, Any]:
 @documented(Face.ACCOUNT, "v1", body=V1WorkflowPatch, errors=(409,))
 def update_workflow(workflow_id: str) -> dict[str, Any]:
     """Any subset of the fields; only a body that sends a graph (`nodes`/`edges`, or a
-    Dify-shaped `graph`) replaces it, and the save publishes the next version."""
+    Dify-shaped `graph`) replaces it, and that save, or one that changes `executionMode`,
+    publishes the next version (422 naming the nodes when it cannot run as Express)."""
     body = bodies.read(V1WorkflowPatch, router)
     caller = require(router, Scope.WRITE)
     current = workflows.get(caller.tenant_id, workflow_id)
@@ -92,17 +94,23 @@ def update_workflow(workflow_id: str) -> dict[str, Any]:
             retention=body.retention,
         )
     else:
-        draft = (
-            v1_format.to_draft(v1_format.apply_patch(current, body))
-            if body.graph is None
-            else documents.with_metadata(
-                dify_format.with_graph(current["document"], body.graph), current, body
-            )
-        )
+        draft = _patched_draft(current, body)
         record = workflows.update(caller.tenant_id, workflow_id, draft, created_by=caller.key_id)
     # A workflow that just became a webhook shows its new secret, once.
     became_webhook = "webhookNonce" in record and "webhookNonce" not in current
     return v1_views.workflow(record, base_url(router), show_secret=became_webhook)
+
+
+def _patched_draft(current: dict[str, Any], body: V1WorkflowPatch) -> Draft:
+    """The draft a PUT that publishes saves: the body's graph (v1 or Dify-shaped), else
+    the workflow's own in the body's `executionMode`."""
+    if body.graph is not None:
+        new_graph = dify_format.with_graph(current["document"], body.graph)
+        return documents.with_metadata(new_graph, current, body)
+    drawn = isinstance(current["document"].get("graph"), dict)
+    if drawn and body.nodes is None and body.edges is None:
+        return documents.with_metadata(documents.draft_of(current), current, body)
+    return v1_format.to_draft(v1_format.apply_patch(current, body))
 
 
 @router.get("/v1/workflows/<workflow_id>/versions")
@@ -146,7 +154,8 @@ def get_cost(
     items: Annotated[int, Query(ge=0, le=cost.MAX_ITEMS)] = cost.DEFAULT_ITEMS,
 ) -> v1_views.WorkflowCostView:
     """The estimated price per 1,000 runs of the latest version (else the draft), on a
-    Standard and on an Express machine, from its compiled state machine: transitions,
+    Standard and on an Express machine (`executionMode`: the one it runs on), from its
+    compiled state machine: transitions,
     Lambda requests and GB-seconds, DynamoDB writes. `items`: the items each Map state
     runs and the rounds each loop runs."""
     caller = require(router, Scope.READ)

@@ -46,6 +46,8 @@ EVENT_TTL = "eventTtl"
 # the TTL its execution started with, so the run's end aligns them.
 TTL_MOVED = "ttlMoved"
 UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING)
+# The Express execution that runs the run (the first of its executions to reach it).
+OWNER = "execution"
 # A retention change retries this often when the run's status changes under it.
 RETENTION_ATTEMPTS = 5
 # Event keys: EV#<position>, zero-padded so that keys sort as positions do.
@@ -124,6 +126,30 @@ def get(run_id: str) -> Run | None:
     # Consistent: callers poll this to see a run finish, right after another writer's update.
     item = _item(run_id)
     return _run(item) if item and _visible(item, _now()) else None
+
+
+def claim(run_id: str, execution: str) -> tuple[RunStatus, str] | None:
+    """The run's status and the execution that owns it, which is `execution` if no other
+    claimed it first; None when the run is gone. One read, and one write per run."""
+    item = _item(run_id)
+    if item is None:
+        return None
+    owner = item.get(OWNER)
+    if owner is None:
+        try:
+            table().update_item(
+                Key={"PK": f"RUN#{run_id}", "SK": META},
+                UpdateExpression="SET #o = :e",
+                ConditionExpression="attribute_not_exists(#o)",
+                ExpressionAttributeNames={"#o": OWNER},
+                ExpressionAttributeValues={":e": execution},
+            )
+            owner = execution
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            owner = (_item(run_id) or {}).get(OWNER)
+    return RunStatus(item["status"]), str(owner)
 
 
 def get_owned(tenant_id: str, workflow_id: str | None, run_id: str) -> Run | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from functions.core.model import dify_format, v1_format
 from functions.core.model.trigger import Trigger, TriggerType
-from functions.core.model.workflow import Draft
+from functions.core.model.workflow import Draft, ExecutionMode
 
 
 def draft_of(record: dict[str, Any]) -> Draft:
@@ -34,6 +34,7 @@ def draft_of(record: dict[str, Any]) -> Draft:
         enabled=record["enabled"],
         source=record["source"],
         trigger=trigger or Trigger.model_validate(record["trigger"]),
+        execution_mode=ExecutionMode(record.get("executionMode", ExecutionMode.STANDARD)),
     )
 
 
@@ -46,6 +47,8 @@ def with_metadata(draft: Draft, record: dict[str, Any], patch: v1_format.V1Workf
         name=patch.name if patch.name is not None else record["name"],
         description=patch.description if patch.description is not None else record["description"],
         enabled=patch.enabled if patch.enabled is not None else record["enabled"],
+        execution_mode=patch.executionMode
+        or ExecutionMode(record.get("executionMode", ExecutionMode.STANDARD)),
         trigger=patch.trigger
         or declared_trigger(draft)
         or Trigger.model_validate(record["trigger"]),

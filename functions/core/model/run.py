@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, computed_field
 
 from functions.core.model.retention import Retention
+from functions.core.model.workflow import ExecutionMode
 
 
 class Replay(BaseModel):
@@ -55,6 +56,9 @@ class Run(BaseModel):
     started_at: str | None = None
     finished_at: str | None = None
     execution_arn: str | None = None
+    # The machine it runs on. An Express run has no execution ARN: it cannot be described,
+    # stopped or read back from Step Functions (its log group holds it, named by run id).
+    execution_mode: ExecutionMode = ExecutionMode.STANDARD
     total_tokens: int = 0
     # The published version the run executes, or "draft" (a test run from the editor).
     version: int | Literal["draft"] | None = None

@@ -72,6 +72,9 @@ class RunRef(BaseModel):
     # The TTL of the run's events (0: kept), fixed when the run started; the run's end
     # aligns them if its retention changed meanwhile (functions/core/data/runs.py).
     eventTtl: int = 0
+    # An Express run (ExecutionMode): Step Functions can neither stop nor deduplicate its
+    # execution, so each of its node tasks first checks the run (functions/nodes/runtime.py).
+    express: bool = False
 
 
 class TaskInput(BaseModel):
@@ -79,6 +82,9 @@ class TaskInput(BaseModel):
 
     node: TaskNode
     run: RunRef
+    # `$$.Execution.Id`, given to the node Tasks of Express machines only
+    # (statemachines/express.py): which of a run's executions the task belongs to.
+    execution: str | None = None
     trigger: Any = None
     sys: dict[str, Any] = {}
     vars: dict[str, Any] = {}

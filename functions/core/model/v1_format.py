@@ -10,7 +10,15 @@ from pydantic_core import PydanticCustomError
 from functions.core.errors import InvalidWorkflow, Problem
 from functions.core.model.retention import Retention
 from functions.core.model.trigger import Trigger
-from functions.core.model.workflow import V1_NODE_TYPES, Draft, Edge, ErrorStrategy, Graph, Node
+from functions.core.model.workflow import (
+    V1_NODE_TYPES,
+    Draft,
+    Edge,
+    ErrorStrategy,
+    ExecutionMode,
+    Graph,
+    Node,
+)
 
 
 class V1Node(BaseModel):
@@ -26,6 +34,9 @@ class V1Node(BaseModel):
     conditional: str | None = None
     loop: str | None = None
     throw_on_error: StrictBool | None = None
+    # Seconds one attempt of the node may take (its Task's TimeoutSeconds); an Express
+    # workflow's worst case counts it instead of the node function's own timeout.
+    timeout_seconds: int | None = Field(default=None, ge=1, le=86_400)
 
     def step_fields(self) -> dict[str, Any]:
         """The internal Node's fields for the step fields that are set."""
@@ -36,6 +47,8 @@ class V1Node(BaseModel):
             fields["loop"] = self.loop
         if self.throw_on_error is False:
             fields["error_strategy"] = ErrorStrategy.CONTINUE
+        if self.timeout_seconds is not None:
+            fields["timeout_seconds"] = self.timeout_seconds
         return fields
 
 
@@ -59,6 +72,8 @@ class V1WorkflowBody(BaseModel):
     edges: list[V1Edge] = Field(default_factory=list)
     # Strict: "yes" or 1 is a mistake to name, not a value to guess at.
     enabled: StrictBool = True
+    # The kind of state machine it runs on (functions/core/model/express.py).
+    executionMode: ExecutionMode = ExecutionMode.STANDARD
 
 
 class V1WorkflowPatch(BaseModel):
@@ -85,10 +100,14 @@ class V1WorkflowPatch(BaseModel):
     discoverable: StrictBool | None = None
     # The retention new runs take (`{max_age_in_seconds, preserve_on_failure}`).
     retention: Retention | None = None
+    # `standard` or `express`: a new mode publishes the workflow again, on a machine of
+    # that kind (functions/core/engine.py).
+    executionMode: ExecutionMode | None = None
 
     @property
     def changes_graph(self) -> bool:
-        return bool(self.model_fields_set & {"nodes", "edges", "graph"})
+        """Whether the save publishes: a new graph, or the same one in another mode."""
+        return bool(self.model_fields_set & {"nodes", "edges", "graph", "executionMode"})
 
     # Only fields present in the body are validated: the None defaults mean "left out".
     @field_validator("*", mode="before")
@@ -145,6 +164,7 @@ def to_draft(body: V1WorkflowBody) -> Draft:
         description=body.description,
         trigger=body.trigger,
         enabled=body.enabled,
+        execution_mode=body.executionMode,
         graph=graph,
         entry=entry,
         source="api",
@@ -168,6 +188,7 @@ def apply_patch(record: dict[str, Any], patch: V1WorkflowPatch) -> V1WorkflowBod
                 "description": record["description"],
                 "trigger": record["trigger"],
                 "enabled": record["enabled"],
+                "executionMode": record.get("executionMode", ExecutionMode.STANDARD),
                 **record["document"],
                 **patch.model_dump(exclude_unset=True, by_alias=True),
             }

@@ -12,7 +12,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, Field
 
-from functions.core.model.workflow import Graph
+from functions.core.model.workflow import ExecutionMode, Graph
 
 # What a run is pinned to: a version number, or the draft (a test run from the editor).
 DRAFT: Final = "draft"
@@ -41,3 +41,5 @@ class Version(Snapshot):
     # Set when the version was published from the canvas as an API (canvas/publish).
     api_name: str | None = None
     api_desc: str | None = None
+    # The machine its Step Functions version belongs to (versions saved before: Standard).
+    execution_mode: ExecutionMode = ExecutionMode.STANDARD

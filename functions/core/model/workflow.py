@@ -64,6 +64,18 @@ class ErrorStrategy(StrEnum):
     CONTINUE = "continue"  # v1/Cortex `throw_on_error: false`: go on with the error
 
 
+class ExecutionMode(StrEnum):
+    """The kind of state machine a workflow is deployed as (a workflow setting).
+
+    Standard runs up to a year with an execution history; Express runs at most five
+    minutes, is billed by duration instead of per transition, and keeps no history:
+    functions/core/model/express.py says what a workflow must be to run as Express.
+    """
+
+    STANDARD = "standard"
+    EXPRESS = "express"
+
+
 # The handle a node with the fail-branch strategy takes when it fails.
 FAIL_BRANCH_HANDLE = "fail-branch"
 
@@ -146,6 +158,7 @@ class Draft:
     enabled: bool = True
     source: str = "api"
     document: dict[str, Any] = field(default_factory=dict)
+    execution_mode: ExecutionMode = ExecutionMode.STANDARD
     # Problems the importer already found; validation reports them with its own.
     problems: list[Problem] = field(default_factory=list)
 

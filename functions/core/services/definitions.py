@@ -10,24 +10,32 @@ from pydantic import ValidationError
 from functions.core.catalog import node_types
 from functions.core.errors import InvalidWorkflow, Problem
 from functions.core.expressions.templates import Selector
+from functions.core.model import express
 from functions.core.model.validation import validate_graph
-from functions.core.model.workflow import BODY_START_TYPES, Graph, Node
+from functions.core.model.workflow import BODY_START_TYPES, ExecutionMode, Graph, Node
 from functions.core.settings import get_settings
 
 # Step Functions refuses definitions over 1 MiB.
 MAX_DEFINITION_BYTES = 1024 * 1024
 
 
-def problems(graph: Graph, entry: str | None, known: list[Problem] | None = None) -> list[Problem]:
+def problems(
+    graph: Graph,
+    entry: str | None,
+    known: list[Problem] | None = None,
+    mode: ExecutionMode = ExecutionMode.STANDARD,
+) -> list[Problem]:
     """Every problem validation finds (with `known`, what the importer found)."""
     try:
-        _validate(graph, entry, known)
+        _validate(graph, entry, known, mode)
     except InvalidWorkflow as exc:
         return exc.problems
     return []
 
 
-def _validate(graph: Graph, entry: str | None, known: list[Problem] | None) -> None:
+def _validate(
+    graph: Graph, entry: str | None, known: list[Problem] | None, mode: ExecutionMode
+) -> None:
     settings = get_settings()
     validate_graph(
         graph,
@@ -38,16 +46,25 @@ def _validate(graph: Graph, entry: str | None, known: list[Problem] | None) -> N
         max_edges=settings.max_edges,
         handles=_handles,
     )
+    # Only a sound graph has a longest path to measure.
+    if mode is ExecutionMode.EXPRESS:
+        catalog = node_types()
+        limits = express.Limits(catalog.function_seconds, catalog.runs_function_seconds())
+        if found := express.problems(graph, limits):
+            raise InvalidWorkflow(found)
 
 
 def build_definition(
-    graph: Graph, entry: str | None, known: list[Problem] | None = None
+    graph: Graph,
+    entry: str | None,
+    known: list[Problem] | None = None,
+    mode: ExecutionMode = ExecutionMode.STANDARD,
 ) -> dict[str, Any]:
-    """Validate (adding `known`, what the importer found) and compile, or raise with
-    every problem at once."""
-    _validate(graph, entry, known)
+    """Validate (adding `known`, what the importer found) and compile for `mode`, or
+    raise with every problem at once."""
+    _validate(graph, entry, known, mode)
     assert entry is not None  # validate_graph refuses a graph without one
-    definition = node_types().compile(graph, entry)
+    definition = node_types().compile(graph, entry, mode)
     size = len(json.dumps(definition, ensure_ascii=False).encode())
     if size > MAX_DEFINITION_BYTES:
         raise InvalidWorkflow(

@@ -7,6 +7,7 @@ from typing import Any
 
 from functions.core import clock, observability, payloads
 from functions.core.data import runs as run_store
+from functions.core.model import express
 from functions.core.model.run import EventType, Run, RunStatus, StepEvent, StepStatus
 from functions.core.model.task import TaskNode
 from functions.core.model.workflow import FAIL_BRANCH_HANDLE, ErrorStrategy, state_key
@@ -50,7 +51,11 @@ def succeed(run_id: str, node_states: dict[str, Any], sinks: list[str], ends: li
 
 
 def fail(run_id: str, error: dict[str, Any], event_ttl: int | None) -> None:
-    """`event_ttl`: the TTL the execution's events carry (its input's)."""
+    """`event_ttl`: the TTL the execution's events carry (its input's). An Express
+    execution that found its run stopped, or another execution running it, changes
+    nothing (functions/nodes/runtime.py)."""
+    if express.quiet(error):
+        return
     run = _load(run_id)
     message = _error_message(error)
     # A node that failed by itself is the culprit; nodes cut off meanwhile (concurrent
@@ -99,6 +104,9 @@ def recover(
     The node's failure is already in the log; this adds the `exception` outcome with the
     outputs the strategy gives (error fields, defaults) and, for fail-branch, the handle.
     """
+    if express.quiet(error):
+        # Not the node's failure: the execution must end, whatever the node's strategy.
+        express.raise_again(error)
     message, kind = _error_message(error), _error_type(error)
     if node.errorStrategy is None:
         raise ValueError(f"node '{node.id}' has no error strategy to recover by")

@@ -11,10 +11,11 @@ from functions.core import clock, engine, observability, payloads
 from functions.core.data import runs as run_store
 from functions.core.errors import Conflict, NotFound, Refused
 from functions.core.ids import new_id
+from functions.core.model import express as express_check
 from functions.core.model.graph import Adjacency, reachable_from
 from functions.core.model.run import EventType, Replay, Run, RunStatus, StepEvent, StepStatus
 from functions.core.model.version import DRAFT, Pin
-from functions.core.model.workflow import CONTAINER_TYPES, Graph, state_key
+from functions.core.model.workflow import CONTAINER_TYPES, ExecutionMode, Graph, state_key
 from functions.core.services import lifecycle, retention, workflows
 
 
@@ -30,9 +31,14 @@ def start(
     workflow: dict[str, Any] | None = None,
     replay: Replay | None = None,
     reused_states: dict[str, Any] | None = None,
+    wait_seconds: float | None = None,
 ) -> Run:
     """Record the run and start its execution: of version `pin`, of the latest published
     version (no pin), or of the draft (`DRAFT`, deployed by workflows.deploy_draft).
+
+    `wait_seconds` (a blocking request): the caller is about to wait this long for the
+    run's end. An Express run is then started with StartSyncExecution, which answers when
+    the execution ends, and the run is returned as its end left it.
 
     `sys_values` are extra system variables (`sys.user_id`, `sys.files`, …) a face passes
     to the nodes; the run keeps them as its `inputs` (`sys.<name>`), as Dify shows them.
@@ -44,7 +50,8 @@ def start(
         raise Conflict(f"workflow '{workflow_id}' is disabled")
     run_id = run_id or new_id()
     target, version = _target(workflow, pin)
-    machine_arn = engine.machine_arn(workflow_id)
+    mode = engine.mode_of(workflow_id, target)
+    express = mode is ExecutionMode.EXPRESS
     run = Run(
         id=run_id,
         workflow_id=workflow_id,
@@ -62,7 +69,11 @@ def start(
         # The workflow's default retention, if it has one.
         **retention.default_for_new_run(workflow),
         # Known before the start call, so no later write can race the execution's own.
-        execution_arn=engine.execution_arn(machine_arn, run_id),
+        # An Express execution's ARN is made at its start and serves no API: none is kept.
+        execution_arn=None
+        if express
+        else engine.execution_arn(engine.machine_arn(workflow_id), run_id),
+        execution_mode=mode,
     )
     inline, ref = payloads.pack_trigger(run_id, trigger_data)
     run = run.model_copy(
@@ -87,6 +98,7 @@ def start(
             "version": version,
             # Each event the run's tasks write expires with the run (0: kept).
             "eventTtl": run_store.event_ttl(run) or 0,
+            **({"express": True} if express else {}),
             # What a replay reuses: the tasks of these nodes answer the stored states (here,
             # not in `vars`: a task receives only the states its config reads).
             **(
@@ -112,6 +124,10 @@ def start(
         "vars": {},
     }
     try:
+        if express and wait_seconds is not None:
+            ended = engine.start_sync(target, run.id, execution_input, wait_seconds)
+            observability.run_started(workflow_id, triggered_by)
+            return _settle_sync(run, ended)
         engine.start(target, run.id, execution_input)
     except Exception as exc:
         # Never leave a run running that no execution will ever finish.
@@ -151,6 +167,23 @@ def _target(workflow: dict[str, Any], pin: Pin | None) -> tuple[str, Pin]:
     return version.version_arn, version.number
 
 
+def _settle_sync(run: Run, ended: engine.SyncResult) -> Run:
+    """The run once its Express execution answered: an execution that ended without
+    finalizing the run (a runtime error, its five minutes) fails the run now; one that
+    found the run stopped, or owned by a duplicate of it, says nothing of the run."""
+    if ended.status not in (None, "SUCCEEDED") and not express_check.quiet(ended.error):
+        lifecycle.fail(
+            run.id,
+            {
+                "Error": ended.error.get("Error") or f"Execution{ended.status.title()}",
+                "Cause": ended.error.get("Cause")
+                or "the execution ended before the run was finalized",
+            },
+            run_store.event_ttl(run),
+        )
+    return run_store.get(run.id) or run
+
+
 def get(tenant_id: str, workflow_id: str | None, run_id: str) -> Run:
     run = run_store.get_owned(tenant_id, workflow_id, run_id)
     if run is None:
@@ -161,22 +194,45 @@ def get(tenant_id: str, workflow_id: str | None, run_id: str) -> Run:
 def settle(run: Run) -> Run:
     """The run as it really is: one whose execution ended without reaching a finalize
     task (a `States.Runtime` error, which no Catch can catch, or an abort from outside)
-    is marked failed here, so no run stays `running` after its execution is gone."""
-    if run.status.finished or not run.execution_arn:
+    is marked failed here, so no run stays `running` after its execution is gone.
+
+    An Express execution cannot be described; it cannot outlive its five minutes either,
+    so an Express run still running past them (and a margin for its last task) is one
+    whose execution is gone."""
+    if run.status.finished:
         return run
-    status = engine.status(run.execution_arn)
+    if run.execution_mode is ExecutionMode.EXPRESS:
+        error = _express_ended(run)
+    elif run.execution_arn:
+        error = _standard_ended(run.execution_arn)
+    else:
+        return run
     # A run whose retention ended meanwhile is gone: nothing is left to settle.
-    if status in (None, "RUNNING") or run_store.get(run.id) is None:
+    if error is None or run_store.get(run.id) is None:
         return run
-    lifecycle.fail(
-        run.id,
-        {
-            "Error": f"Execution{status.title().replace('_', '')}",
-            "Cause": "the execution ended before the run was finalized",
-        },
-        run_store.event_ttl(run),
-    )
+    lifecycle.fail(run.id, error, run_store.event_ttl(run))
     return run_store.get(run.id) or run
+
+
+def _standard_ended(execution_arn: str) -> dict[str, str] | None:
+    status = engine.status(execution_arn)
+    if status in (None, "RUNNING"):
+        return None
+    return {
+        "Error": f"Execution{status.title().replace('_', '')}",
+        "Cause": "the execution ended before the run was finalized",
+    }
+
+
+def _express_ended(run: Run) -> dict[str, str] | None:
+    started = clock.parse_iso(run.started_at or run.created_at)
+    if (clock.now() - started).total_seconds() <= express_check.SETTLE_AFTER_SECONDS:
+        return None
+    return {
+        "Error": "ExecutionTimedOut",
+        "Cause": f"the Express execution did not finish the run within "
+        f"{express_check.MAX_SECONDS} seconds, Express's limit",
+    }
 
 
 def list_for_workflow(
@@ -208,6 +264,8 @@ def cancel(run: Run, cause: str = "cancelled by the user") -> Run:
     if not lifecycle.stop(run, cause):
         current = run_store.get(run.id) or run
         raise Conflict(f"run '{run.id}' already ended: it is {current.status.value}")
+    # An Express execution cannot be stopped: its next task finds the run stopped and ends
+    # it (functions/nodes/runtime.py); what runs meanwhile is discarded (node_events).
     if run.execution_arn:
         # The execution may have ended meanwhile: the run is recorded stopped all the same.
         with contextlib.suppress(ClientError):

@@ -61,8 +61,11 @@ class LogPage:
     has_more: bool
 
 
-def start(app: App, request: RunRequest, version: str | None = None) -> Run:
-    """Check the request as Dify does (400 before any run exists), then start the run."""
+def start(
+    app: App, request: RunRequest, version: str | None = None, wait_seconds: float | None = None
+) -> Run:
+    """Check the request as Dify does (400 before any run exists), then start the run
+    (`wait_seconds`: a blocking request's bound, see runs.start)."""
     record = apps.load(app.tenant_id, app.workflow_id)
     number = apps.requested_version(record, version) if version is not None else None
     if not record["enabled"]:
@@ -88,6 +91,7 @@ def start(app: App, request: RunRequest, version: str | None = None) -> Run:
             sys_values=sys_values,
             pin=published.number,
             workflow=record,
+            wait_seconds=wait_seconds,
         )
     except Conflict as exc:  # disabled between the check above and the start
         raise Refused("app_unavailable", str(exc)) from exc

@@ -26,7 +26,7 @@ from functions.core.ids import new_id
 from functions.core.model.retention import Retention
 from functions.core.model.trigger import Trigger
 from functions.core.model.version import DRAFT, Pin, Snapshot, Version
-from functions.core.model.workflow import Draft, Graph
+from functions.core.model.workflow import Draft, ExecutionMode, Graph
 from functions.core.services import triggers
 
 # A write that lost a race with another writer is read again and re-applied this often.
@@ -58,7 +58,7 @@ def create(
     except Exception:
         # No state machine, schedule or rule outlives a workflow that was never saved.
         triggers.detach(record)
-        engine.delete(engine.machine_arn(record["id"]))
+        engine.delete_machines(record["id"])
         raise
     _point_live(record)
     return record
@@ -73,8 +73,13 @@ def update(
     previous = dict(record)
     version = None
     record.update(_fields(draft, clock.iso()))
-    # The document, not its hash: a changed secret value changes what runs too.
-    if draft.document != previous.get("document") or draft.entry != previous.get("entry"):
+    # The document, not its hash: a changed secret value changes what runs too. A new
+    # mode is a new machine to publish to.
+    if (
+        draft.document != previous.get("document")
+        or draft.entry != previous.get("entry")
+        or draft.execution_mode != mode_of(previous)
+    ):
         record, version = _publish(record, draft, created_by=created_by, notes="")
     elif problems := _problems(draft):
         raise InvalidWorkflow(problems)
@@ -198,9 +203,10 @@ def _publish(
 ) -> tuple[dict[str, Any], Version]:
     """Compile `draft`, publish it as a Step Functions version and make the version item;
     the caller writes both with the workflow item, in one transaction."""
-    definition = build_definition(draft.graph, draft.entry, _problems(draft))
+    mode = draft.execution_mode
+    definition = build_definition(draft.graph, draft.entry, _problems(draft), mode)
     machine_arn, version_arn = engine.deploy(
-        record["id"], definition, publish=True, exists=bool(record.get("stateMachineArn"))
+        record["id"], definition, publish=True, exists=_deployed(record, mode), mode=mode
     )
     assert version_arn is not None  # publish=True always answers one
     number = (record.get("published") or 0) + 1
@@ -217,8 +223,10 @@ def _publish(
         entry=draft.entry,
         document=draft.document,
         hash=draft.hash,
+        execution_mode=mode,
     )
     record.update(
+        executionMode=mode.value,
         stateMachineArn=machine_arn,
         published=number,
         versionArn=version_arn,
@@ -237,11 +245,12 @@ def deploy_draft(tenant_id: str, workflow_id: str, draft: Draft) -> str:
     """What a test run of the draft starts: the machine's unversioned definition, compiled
     from the draft now unless it already is. Refused with every problem when invalid."""
     record = get(tenant_id, workflow_id)
-    if record.get("deployedHash") == draft.hash and record.get("stateMachineArn"):
+    mode = draft.execution_mode
+    if record.get("deployedHash") == draft.hash and _deployed(record, mode):
         return str(record["stateMachineArn"])
-    definition = build_definition(draft.graph, draft.entry, _problems(draft))
+    definition = build_definition(draft.graph, draft.entry, _problems(draft), mode)
     machine_arn, _ = engine.deploy(
-        workflow_id, definition, publish=False, exists=bool(record.get("stateMachineArn"))
+        workflow_id, definition, publish=False, exists=_deployed(record, mode), mode=mode
     )
 
     def change(current: dict[str, Any]) -> dict[str, Any]:
@@ -249,6 +258,17 @@ def deploy_draft(tenant_id: str, workflow_id: str, draft: Draft) -> str:
 
     mutate(tenant_id, workflow_id, change)
     return machine_arn
+
+
+def mode_of(record: dict[str, Any]) -> ExecutionMode:
+    """The workflow's execution mode setting (workflows saved before it: Standard)."""
+    return ExecutionMode(record.get("executionMode", ExecutionMode.STANDARD))
+
+
+def _deployed(record: dict[str, Any], mode: ExecutionMode) -> bool:
+    """Whether the workflow's machine of `mode` is the one last deployed (a hint only:
+    engine.deploy corrects a wrong one)."""
+    return record.get("stateMachineArn") == engine.machine_arn(record["id"], mode)
 
 
 def mutate(
@@ -269,21 +289,24 @@ def mutate(
 
 
 def build_definition(
-    graph: Graph, entry: str | None, known: list[Problem] | None = None
+    graph: Graph,
+    entry: str | None,
+    known: list[Problem] | None = None,
+    mode: ExecutionMode = ExecutionMode.STANDARD,
 ) -> dict[str, Any]:
     """The compiled definition (services/definitions.py). Imported here, on first save:
     the compiler and the node catalog would add ~100 ms to the cold start of every
     function that only reads workflows or starts runs (the dispatcher, the stream)."""
     from functions.core.services import definitions  # noqa: PLC0415 - see the docstring
 
-    return definitions.build_definition(graph, entry, known)
+    return definitions.build_definition(graph, entry, known, mode)
 
 
 def draft_problems(draft: Draft) -> list[Problem]:
     """Every problem publishing `draft` would refuse, without compiling it."""
     from functions.core.services import definitions  # noqa: PLC0415 - see build_definition
 
-    return definitions.problems(draft.graph, draft.entry, _problems(draft))
+    return definitions.problems(draft.graph, draft.entry, _problems(draft), draft.execution_mode)
 
 
 def _problems(draft: Draft) -> list[Problem]:
@@ -307,6 +330,7 @@ def _fields(draft: Draft, stamp: str) -> dict[str, Any]:
         "entry": draft.entry,
         "document": draft.document,
         "hash": draft.hash,
+        "executionMode": draft.execution_mode.value,
         "problems": [],
         "updatedAt": stamp,
     }
@@ -338,7 +362,7 @@ def list_discoverable() -> list[dict[str, Any]]:
 def delete(tenant_id: str, workflow_id: str) -> None:
     record = get(tenant_id, workflow_id)
     triggers.detach(record)
-    engine.delete(engine.machine_arn(workflow_id))
+    engine.delete_machines(workflow_id)
     workflow_store.delete(workflow_id)
 
 

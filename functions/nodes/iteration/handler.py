@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from functions.core.errors import NodeError
+from functions.core.model import express
 from functions.core.model.task import IterationTask, StepAction
 from functions.core.observability import traced
 from functions.nodes import runtime
@@ -22,6 +24,12 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         step = runtime.start(task)
         try:
             items = prepare(config, runtime.context(task))
+            if task.run.express and len(items) > express.MAX_ITEMS:
+                # The bound the Express check measured the workflow's worst case with.
+                raise NodeError(
+                    f"an Express run's iteration takes at most {express.MAX_ITEMS} items; "
+                    f"this one got {len(items)}"
+                )
         except Exception as exc:
             raise runtime.fail(task, step, exc) from exc
         return {"items": items, "startedAt": step.startedAt}
