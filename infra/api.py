@@ -352,7 +352,8 @@ def _acknowledge_unauthenticated(method: apigw.Method, path: str) -> None:
 
 def _grant_state_machines(role: iam.IRole, state_machine_role: iam.IRole) -> None:
     """The api function creates, versions and runs the compiled state machines (the
-    pattern covers their versions `…:<n>` and the `…:live` alias too)."""
+    pattern covers their versions `…:<n>`, the `…:live` alias and each workflow's Express
+    machine `…-express`); a blocking run of an Express one is a StartSyncExecution."""
     state_machines, executions = states_arn("stateMachine"), states_arn("execution")
     role.add_to_principal_policy(
         iam.PolicyStatement(
@@ -365,6 +366,7 @@ def _grant_state_machines(role: iam.IRole, state_machine_role: iam.IRole) -> Non
                 "states:UpdateStateMachineAlias",
                 "states:DescribeStateMachine",
                 "states:StartExecution",
+                "states:StartSyncExecution",
             ],
             resources=[state_machines],
         )

@@ -124,8 +124,12 @@ def _grant_run_executions(role: iam.IRole) -> None:
     stops its run. Creating or changing state machines stays with the api function."""
     state_machines, executions = states_arn("stateMachine"), states_arn("execution")
     role.add_to_principal_policy(
-        # Version ARNs (<state machine>:<n>) fall under the same pattern.
-        iam.PolicyStatement(actions=["states:StartExecution"], resources=[state_machines])
+        # Version ARNs (<state machine>:<n>) fall under the same pattern; a blocking run
+        # of an Express workflow is one StartSyncExecution.
+        iam.PolicyStatement(
+            actions=["states:StartExecution", "states:StartSyncExecution"],
+            resources=[state_machines],
+        )
     )
     role.add_to_principal_policy(
         iam.PolicyStatement(

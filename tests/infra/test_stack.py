@@ -26,6 +26,7 @@ from functions.core.data.schema import INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATT
 from functions.core.model.workflow import NodeType
 from functions.nodes.catalog import NODES, RUNS_HANDLER, SANDBOX_HANDLER, Capability, NodeSpec
 from functions.stream import app as stream_app
+from functions.wiring import NODE_TYPES
 from infra.api import ROUTES, STREAM_ROUTES, UNAUTHENTICATED_ROUTES
 from infra.lambda_asset import SKIP_DEPENDENCY_INSTALL_ENV
 from infra.stream import (
@@ -584,6 +585,16 @@ def test_http_request_node_cannot_mail_call_models_or_invoke_functions(synth: Sy
     assert not {a for a in actions if a.split(":")[0] in {"ses", "bedrock", "lambda"}}
 
 
+def test_function_timeouts_are_those_the_express_check_counts(synth: Synth) -> None:
+    """An Express workflow's worst case is summed from these (functions/core/model/express.py):
+    a deployed function allowed longer would let an accepted workflow outlast Express."""
+    for spec in NODES.values():
+        props = synth.resources[synth.function_id(spec.handler)]["Properties"]
+        assert props["Timeout"] == NODE_TYPES.function_seconds(spec.type), spec.type
+    runs = synth.resources[synth.function_id(RUNS_HANDLER)]["Properties"]
+    assert runs["Timeout"] == NODE_TYPES.runs_function_seconds()
+
+
 def test_state_machine_role_may_invoke_the_node_and_runs_functions(synth: Synth) -> None:
     invocable = {
         json.dumps(resource)
@@ -619,6 +630,7 @@ def test_api_function_manages_prefixed_state_machines_and_passes_only_their_role
         "states:UpdateStateMachineAlias",
         "states:DescribeStateMachine",
         "states:StartExecution",
+        "states:StartSyncExecution",
         "states:StopExecution",
         "states:DescribeExecution",
         "states:GetExecutionHistory",
@@ -640,6 +652,7 @@ def test_stream_function_starts_stops_and_describes_executions_only(synth: Synth
     states = [s for s in statements if _as_list(s["Action"])[0].startswith("states:")]
     assert {action for s in states for action in _as_list(s["Action"])} == {
         "states:StartExecution",
+        "states:StartSyncExecution",
         "states:StopExecution",
         "states:DescribeExecution",
     }
