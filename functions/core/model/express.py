@@ -90,10 +90,14 @@ class _Path:
         return _Path(seconds + rest.seconds, ((node_id, seconds), *rest.steps))
 
 
+def worst_seconds(graph: Graph, limits: Limits) -> float:
+    """How long a run of `graph` can last at most (its longest path and its finalize)."""
+    return _Worst(graph, limits).scope(None).seconds + limits.runs_seconds
+
+
 def problems(graph: Graph, limits: Limits) -> list[Problem]:
     """Why `graph` cannot run as Express (empty: it can)."""
-    worst = _Worst(graph, limits)
-    path = worst.scope(None)
+    path = _Worst(graph, limits).scope(None)
     total = path.seconds + limits.runs_seconds  # the finalize Task
     if total <= MAX_SECONDS:
         return []
