@@ -100,7 +100,7 @@ def test_a_second_execution_of_the_same_run_writes_nothing() -> None:
     both = [engine.execution_arn(engine.machine_arn(workflow["id"], ExecutionMode.EXPRESS), run.id)]
     both.append(inputs[1])
     deadline = time.monotonic() + 20
-    ended = []
+    ended: list[dict[str, Any]] = []
     while len(ended) < len(both):
         assert time.monotonic() < deadline, "an execution did not end"
         ended = [
