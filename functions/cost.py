@@ -108,7 +108,7 @@ def run_usage(run: Run, node_events: list[StepEvent]) -> RunUsage | None:
         return None
     writes = len(node_events) + cost.FIXED_WRITES_PER_RUN
     if run.execution_mode is ExecutionMode.EXPRESS:
-        return RunUsage(_recorded_tasks(node_events), writes)
+        return RunUsage(_recorded_tasks(node_events), writes + cost.EXPRESS_WRITES_PER_RUN)
     if not run.execution_arn:
         return RunUsage(None, writes)
     transitions = engine.transitions(run.execution_arn)

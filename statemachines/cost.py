@@ -57,6 +57,8 @@ DYNAMODB_PER_WRITE = 1.25 / 1_000_000
 # The run's own writes whatever its graph (its record and index entries, begin, finish and
 # the workflow events), measured by `python -m bench.event_log` ("fixed per run").
 FIXED_WRITES_PER_RUN = 9
+# An Express run's first task claims the run for its execution (functions/nodes/runtime.py).
+EXPRESS_WRITES_PER_RUN = 1
 WRITES_PER_NODE_TASK = 2
 WRITES_PER_CONTAINER_STEP = 1
 # The `action` of a container's own Tasks around its body (functions/core/model/task.py).
@@ -383,10 +385,11 @@ def price_per_1000(
         usage.lambda_requests * LAMBDA_PER_REQUEST
         + usage.lambda_gb_seconds * LAMBDA_PER_GB_SECOND[architecture]
     )
+    writes = usage.writes + (EXPRESS_WRITES_PER_RUN if kind == "express" else 0)
     return Price(
         step_functions=machine * 1000,
         lambda_=functions * 1000,
-        dynamodb=usage.writes * DYNAMODB_PER_WRITE * 1000,
+        dynamodb=writes * DYNAMODB_PER_WRITE * 1000,
     )
 
 

@@ -116,12 +116,13 @@ def replay(
         raw,
         lambda: runs.replay(record, original, body.stepKey),
     )
-    return _answer(record, run, body, seconds)
+    return _answer(record, run, body, seconds, _bound(body))
 
 
 def _started(
     caller: Principal, record: dict[str, Any], raw: Body, body: RunBody, seconds: float
 ) -> Reply:
+    bound = _bound(body)
     run = start_once(
         caller.tenant_id,
         f"POST /apps/workflows/{record['id']}/runs",
@@ -132,24 +133,30 @@ def _started(
             body.input,
             pin=body.version,
             workflow=record,
-            wait_seconds=_blocking(body),
+            wait_seconds=bound.left() if bound else None,
         ),
     )
-    return _answer(record, run, body, seconds)
+    return _answer(record, run, body, seconds, bound)
 
 
-def _blocking(body: RunBody) -> float | None:
-    """How long the answer waits for the run's end (None: it does not)."""
+def _bound(body: RunBody | ReplayBody) -> service_runs.Deadline | None:
+    """How long the answer may wait for the run's end (None: it does not wait)."""
     if body.stream or body.background:
         return None
-    return get_settings().service_blocking_seconds
+    return service_runs.Deadline(get_settings().service_blocking_seconds)
 
 
-def _answer(record: dict[str, Any], run: Run, body: RunBody | ReplayBody, seconds: float) -> Reply:
+def _answer(
+    record: dict[str, Any],
+    run: Run,
+    body: RunBody | ReplayBody,
+    seconds: float,
+    bound: service_runs.Deadline | None,
+) -> Reply:
     if body.stream:
         return StreamReply(RunObjects(record, run, seconds))
-    if not body.background:
-        run = service_runs.wait(run, get_settings().service_blocking_seconds)
+    if bound is not None:
+        run = service_runs.wait(run, bound.left())
     return JsonReply(200, run_view(record, run))
 
 

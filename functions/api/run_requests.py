@@ -49,17 +49,19 @@ def handle(
     app = service_runs.App(tenant_id=app_caller.tenant_id, workflow_id=app_caller.workflow_id)
     body = parse(ServiceRunBody, raw)
     request = service_runs.RunRequest(inputs=body.inputs, user=body.user, files=body.files)
-    blocking = get_settings().service_blocking_seconds
-    wait = None if body.response_mode == "streaming" else blocking
+    streaming = body.response_mode == "streaming"
+    bound = service_runs.Deadline(get_settings().service_blocking_seconds)
     run = start_once(
         app.tenant_id,
         f"POST /v1/workflows/run:{workflow_id or app.workflow_id}",
         raw,
-        lambda: service_runs.start(app, request, version=workflow_id, wait_seconds=wait),
+        lambda: service_runs.start(
+            app, request, version=workflow_id, wait_seconds=None if streaming else bound.left()
+        ),
     )
-    if body.response_mode == "streaming":
+    if streaming:
         return _stream(app, run, stream_seconds)
-    finished = service_runs.wait(run, blocking)
+    finished = service_runs.wait(run, bound.left())
     return JsonReply(200, dify_views.blocking(finished, service_runs.tally(finished)))
 
 

@@ -112,6 +112,8 @@ def test_express_runs_are_recorded_as_standard_runs_of_the_same_workflow(server:
     assert _same_shape(express) == _same_shape(standard)
     express_view, standard_view = express_run.json(), standard_run.json()
     assert express_view["version"] == 2 and standard_view["version"] == 1
+    # One more write: the Express execution's claim of its run.
+    assert express_view["usage"].pop("writes") == standard_view["usage"].pop("writes") + 1
     for view in (express_view, standard_view):
         view.pop("version")
         # Counted from the log for Express (no history): the same on a chain.
@@ -202,6 +204,12 @@ def test_switching_modes_keeps_the_versions_of_each_and_deletes_both_machines(
     with server.client() as admin:
         workflow_id, key = _import(admin, dsl.chain(1))
         _set_mode(admin, workflow_id, "express")
+        # The editor's test run of the draft runs on the Express machine's $LATEST.
+        draft_run = admin.post(
+            "/workflow/canvas/run", json={"id": workflow_id, "inputs": {"query": "d"}}
+        )
+        assert draft_run.status_code == 200, draft_run.text
+        assert draft_run.json()["data"] == {"result": "d-1"}
         back = _set_mode(admin, workflow_id, "standard")
         assert back["version"] == 3 and back["executionMode"] == "standard"
         assert _machine_type(server, _machine_arn(workflow_id)) == "STANDARD"

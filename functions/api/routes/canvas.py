@@ -122,7 +122,7 @@ def test_run() -> dict[str, Any]:
     body = bodies.parse(CanvasRunBody, raw)
     caller = require(router, Scope.WRITE)
     record = workflows.get(caller.tenant_id, body.id)
-    blocking = get_settings().service_blocking_seconds
+    bound = service_runs.Deadline(get_settings().service_blocking_seconds)
 
     def start() -> Run:
         workflows.deploy_draft(caller.tenant_id, body.id, documents.draft_of(record))
@@ -133,11 +133,11 @@ def test_run() -> dict[str, Any]:
             triggered_by="canvas",
             sys_values={"user_id": caller.key_id},
             pin=DRAFT,
-            wait_seconds=blocking,
+            wait_seconds=bound.left(),
         )
 
     run = start_once(caller.tenant_id, f"POST /workflow/canvas/run:{body.id}", raw, start)
-    finished = service_runs.wait(run, blocking)
+    finished = service_runs.wait(run, bound.left())
     return canvas_views.test_run(finished)
 
 

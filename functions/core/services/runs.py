@@ -158,7 +158,8 @@ def _target(workflow: dict[str, Any], pin: Pin | None) -> tuple[str, Pin]:
     """The ARN to start and the version the run names. The latest version's ARN is on
     the workflow item; an older one is read from its version item."""
     if not isinstance(pin, int | None):
-        return engine.machine_arn(workflow["id"]), "draft"
+        # The draft's machine: the one of the mode it was deployed in (deploy_draft).
+        return engine.machine_arn(workflow["id"], workflows.mode_of(workflow)), "draft"
     if pin is None or pin == workflow.get("published"):
         if not workflow.get("versionArn"):
             raise Conflict(f"workflow '{workflow['id']}' has no published version yet; publish it")

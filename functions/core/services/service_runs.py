@@ -146,6 +146,17 @@ def _check_model_provider(graph: Graph) -> None:
         ) from exc
 
 
+class Deadline:
+    """A blocking request's bound, shared by its start (an Express run's StartSyncExecution)
+    and its wait, so that together they never wait longer than the bound."""
+
+    def __init__(self, seconds: float) -> None:
+        self._end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return max(0.0, self._end - time.monotonic())
+
+
 def wait(run: Run, seconds: float) -> Run:
     """The run once it finished, or as it is after `seconds` (then still running)."""
     deadline = time.monotonic() + seconds
