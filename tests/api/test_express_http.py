@@ -141,6 +141,17 @@ def test_an_async_express_run_finishes_and_its_log_streams(server: Server) -> No
 _CALLS: list[str] = []
 
 
+def test_a_failing_express_run_answers_its_failure_in_the_one_call(server: Server) -> None:
+    with server.client() as admin:
+        express_id, express_key = _import(admin, dsl.failing())
+        _, standard_key = _import(admin, dsl.failing())
+        _set_mode(admin, express_id, "express")
+    express, standard = _blocking(server, express_key, "x"), _blocking(server, standard_key, "x")
+    assert express["data"]["status"] == "failed"
+    assert "node 'boom' (Boom) failed" in express["data"]["error"]
+    assert _same_shape(express) == _same_shape(standard)
+
+
 @pytest.fixture(scope="module")
 def sleepy() -> Iterator[str]:
     class Sleepy(BaseHTTPRequestHandler):

@@ -172,17 +172,17 @@ def _settle_sync(run: Run, ended: engine.SyncResult) -> Run:
     """The run once its Express execution answered: an execution that ended without
     finalizing the run (a runtime error, its five minutes) fails the run now; one that
     found the run stopped, or owned by a duplicate of it, says nothing of the run."""
-    if ended.status not in (None, "SUCCEEDED") and not express_check.quiet(ended.error):
-        lifecycle.fail(
-            run.id,
-            {
-                "Error": ended.error.get("Error") or f"Execution{ended.status.title()}",
-                "Cause": ended.error.get("Cause")
-                or "the execution ended before the run was finalized",
-            },
-            run_store.event_ttl(run),
-        )
-    return run_store.get(run.id) or run
+    current = run_store.get(run.id) or run
+    if current.status.finished or ended.status in (None, "SUCCEEDED"):
+        return current
+    if express_check.quiet(ended.error):
+        return current
+    error = {
+        "Error": ended.error.get("Error") or f"Execution{ended.status.title()}",
+        "Cause": ended.error.get("Cause") or "the execution ended before the run was finalized",
+    }
+    lifecycle.fail(run.id, error, run_store.event_ttl(run))
+    return run_store.get(run.id) or current
 
 
 def get(tenant_id: str, workflow_id: str | None, run_id: str) -> Run:
