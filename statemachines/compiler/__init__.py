@@ -49,7 +49,8 @@ from statemachines.compiler.asl import (
 )
 from statemachines.compiler.machine import compile_workflow
 from statemachines.compiler.parallel import MAX_INTRINSIC_CALLS, MERGE_FANIN
-from statemachines.compiler.states import ITEM_ROOT, ITERATION_INLINE_LIMIT
+from statemachines.compiler.states import ITERATION_INLINE_LIMIT
+from statemachines.compiler.task_vars import ITEM_ROOT
 
 __all__ = [
     "FAILED",

@@ -11,8 +11,9 @@ from functions.core.model.task import StepAction
 from functions.core.model.workflow import LOOP_ROOT, Node, NodeType, state_key
 from statemachines.compiler.asl import CompileError, state_name
 from statemachines.compiler.liveness import Live
-from statemachines.compiler.states import ITEM_ROOT, TaskStates, item_of
+from statemachines.compiler.states import TaskStates, item_of
 from statemachines.compiler.structure import Structure
+from statemachines.compiler.task_vars import ITEM_ROOT
 
 # The states of a container's body ending in the given exit state, inside the given
 # number of nested Parallel/Map states: its entry (None when nothing runs) and the states.
