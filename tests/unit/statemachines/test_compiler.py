@@ -18,7 +18,7 @@ import pytest
 from functions.core.catalog import node_types
 from functions.core.errors import InvalidWorkflow
 from functions.core.model.graph import Adjacency
-from functions.core.model.workflow import ErrorStrategy, Graph, NodeType, state_key
+from functions.core.model.workflow import ErrorStrategy, ExecutionMode, Graph, NodeType, state_key
 from functions.core.services.definitions import MAX_DEFINITION_BYTES, build_definition
 from functions.wiring import node_reads
 from statemachines import compiler
@@ -541,7 +541,7 @@ def test_definition_over_1_mib_is_refused_naming_its_size() -> None:
         build_definition(g, "a")
     (problem,) = caught.value.problems
     assert problem.where == "definition"
-    size = _size(node_types().compile(g, "a"))
+    size = _size(node_types().compile(g, "a", ExecutionMode.STANDARD))
     assert size > MAX_DEFINITION_BYTES
     assert (
         problem.reason
@@ -563,7 +563,7 @@ def test_size_is_counted_in_utf8_bytes_not_characters() -> None:
 def test_definition_of_exactly_1_mib_is_accepted() -> None:
     g = graph(["a"], [])
     g.nodes[0].config = {"prompt": "p"}
-    overhead = _size(node_types().compile(g, "a")) - 1
+    overhead = _size(node_types().compile(g, "a", ExecutionMode.STANDARD)) - 1
     g.nodes[0].config = {"prompt": "p" * (MAX_DEFINITION_BYTES - overhead)}
     assert _size(build_definition(g, "a")) == MAX_DEFINITION_BYTES
     g.nodes[0].config = {"prompt": "p" * (MAX_DEFINITION_BYTES - overhead + 1)}
