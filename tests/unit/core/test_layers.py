@@ -4,8 +4,9 @@ the node types and the compiler goes through functions/core/catalog.py."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from tests.unit.module_imports import imported_names
 
 CORE = Path(__file__).resolve().parents[3] / "functions" / "core"
 ABOVE = (
@@ -21,22 +22,11 @@ ABOVE = (
 )
 
 
-def _imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
-
-
 def test_no_core_module_imports_a_layer_above_it() -> None:
     found = {
         f"{path.relative_to(CORE)}: {name}"
         for path in CORE.rglob("*.py")
-        for name in _imports(path)
+        for name in imported_names(path)
         if any(name == layer or name.startswith(f"{layer}.") for layer in ABOVE)
     }
     assert not found, sorted(found)

@@ -4,29 +4,20 @@ even inside a function."""
 
 from __future__ import annotations
 
-import ast
 import sys
 from pathlib import Path
 
+from tests.unit.module_imports import imported_names
+
 COMPILER = Path(__file__).resolve().parents[3] / "statemachines" / "compiler"
 ALLOWED = ("functions.core", "statemachines.compiler")
-
-
-def _imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-    return names
 
 
 def test_the_compiler_imports_only_the_standard_library_and_the_core() -> None:
     found = {
         f"{path.name}: {name}"
         for path in COMPILER.glob("*.py")
-        for name in _imports(path)
+        for name in imported_names(path)
         if name.split(".")[0] not in sys.stdlib_module_names
         and not any(name == allowed or name.startswith(f"{allowed}.") for allowed in ALLOWED)
     }
