@@ -18,6 +18,10 @@ from functions.core.model.express import QUIET_ERRORS
 EXECUTION_PARAMETER = {"execution.$": "$$.Execution.Id"}
 # Retried never, whatever the node's retry policy: the run is over, or another's.
 _NO_RETRY = {"ErrorEquals": sorted(QUIET_ERRORS), "MaxAttempts": 0}
+# Where an execution whose run is over, or another execution's, ends: a Succeed, so it is
+# not counted in ExecutionsFailed (the alarms) though it ran nothing. The name has a
+# space, which no node's state can (validation).
+ENDED_ELSEWHERE = "Run ended elsewhere"
 # Service integrations that wait for a callback or for a job's end (`.waitForTaskToken`,
 # `.sync`): Express supports neither.
 _WAITING_SUFFIXES = (".waitForTaskToken", ".sync")
@@ -25,7 +29,9 @@ _WAITING_SUFFIXES = (".waitForTaskToken", ".sync")
 
 def for_express(definition: Mapping[str, Any]) -> dict[str, Any]:
     """`definition` with every node Task (one that carries a `node` and the run) given the
-    execution's id, and never retrying the errors of a run that is not its own."""
+    execution's id, and never retrying the errors of a run that is not its own; those
+    errors end the execution at ENDED_ELSEWHERE (a failure in a branch or an item fails
+    its Parallel or Map with the same error, so the top level's catchers see them all)."""
     machine = copy.deepcopy(dict(definition))
     for _, state in _named_states(machine):
         parameters = state.get("Parameters")
@@ -34,6 +40,11 @@ def for_express(definition: Mapping[str, Any]) -> dict[str, Any]:
         if {"node", "run.$"} <= parameters.keys():
             parameters.update(EXECUTION_PARAMETER)
             state["Retry"] = [_NO_RETRY, *state.get("Retry", [])]
+    ended = {"ErrorEquals": sorted(QUIET_ERRORS), "Next": ENDED_ELSEWHERE}
+    for state in machine["States"].values():
+        if state.get("Catch"):
+            state["Catch"] = [ended, *state["Catch"]]
+    machine["States"][ENDED_ELSEWHERE] = {"Type": "Succeed"}
     return machine
 
 

@@ -51,6 +51,16 @@ def test_every_node_task_gets_the_execution_id_and_the_run_tasks_do_not() -> Non
         }
     finalize = [t for t in _tasks(machine) if t["Resource"] == "arn:fn:runs"]
     assert finalize and all("execution.$" not in t["Parameters"] for t in finalize)
+    # A run that is over, or another execution's, ends the execution quietly (no failure
+    # for the alarms), caught before the States.ALL that would finalize the run failed.
+    for state in machine["States"].values():
+        if "Catch" in state:
+            assert state["Catch"][0] == {
+                "ErrorEquals": ["DuplicateExecution", "RunEnded"],
+                "Next": express.ENDED_ELSEWHERE,
+            }
+            assert "States.ALL" in state["Catch"][-1]["ErrorEquals"]
+    assert machine["States"][express.ENDED_ELSEWHERE] == {"Type": "Succeed"}
     # The Standard definition is left as it was.
     assert all("execution.$" not in t["Parameters"] for t in _tasks(standard))
 
