@@ -4,18 +4,16 @@ unchanged Dify Python SDK (dify-python-sdk) and by an independent SSE client."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from dify_client import DifyClient, WorkflowClient
 from httpx_sse import connect_sse
 
+from tests.http_stub import slow_server
 from tests.local_server import Server
 from tests.service import dsl
 
@@ -33,21 +31,8 @@ def sse_chunks(text: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def sleepy() -> Iterator[str]:
-    class Sleepy(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            time.sleep(float(parse_qs(urlsplit(self.path).query).get("s", ["0"])[0]))
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Sleepy)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with slow_server() as slow:
+        yield slow.url
 
 
 def new_app(server: Server, document: str) -> tuple[str, str]:

@@ -4,10 +4,8 @@ Standard run of the same workflow records them."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -16,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.api.test_v1_http import _wait
+from tests.http_stub import SlowServer, slow_server
 from tests.local_server import Server
 from tests.service import dsl
 
@@ -137,10 +136,6 @@ def test_an_async_express_run_finishes_and_its_log_streams(server: Server) -> No
     assert "workflow_finished" in streamed.text
 
 
-# The paths the sleepy server was asked for, in order.
-_CALLS: list[str] = []
-
-
 def test_a_failing_express_run_answers_its_failure_in_the_one_call(server: Server) -> None:
     with server.client() as admin:
         express_id, express_key = _import(admin, dsl.failing())
@@ -153,34 +148,20 @@ def test_a_failing_express_run_answers_its_failure_in_the_one_call(server: Serve
 
 
 @pytest.fixture(scope="module")
-def sleepy() -> Iterator[str]:
-    class Sleepy(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            _CALLS.append(self.path)
-            time.sleep(1.5)
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    stub = ThreadingHTTPServer(("127.0.0.1", 0), Sleepy)
-    threading.Thread(target=stub.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{stub.server_address[1]}"
-    stub.shutdown()
+def sleepy() -> Iterator[SlowServer]:
+    with slow_server(seconds=1.5) as slow:
+        yield slow
 
 
 def test_a_stopped_express_run_stays_stopped_and_runs_no_further_node(
-    server: Server, sleepy: str
+    server: Server, sleepy: SlowServer
 ) -> None:
     workflow: dict[str, Any] = {
         "name": "slow express",
         "executionMode": "express",
         "nodes": [
-            {"id": "call", "type": "http-request", "config": {"url": f"{sleepy}/first"}},
-            {"id": "after", "type": "http-request", "config": {"url": f"{sleepy}/after"}},
+            {"id": "call", "type": "http-request", "config": {"url": f"{sleepy.url}/first"}},
+            {"id": "after", "type": "http-request", "config": {"url": f"{sleepy.url}/after"}},
         ],
         "edges": [{"from": "call", "to": "after"}],
     }
@@ -206,7 +187,7 @@ def test_a_stopped_express_run_stays_stopped_and_runs_no_further_node(
     assert run["status"] == "failed" and run["error"] == "cancelled by the user", run
     assert [step["nodeId"] for step in run["stepResults"]] == ["call"]
     # Step Functions cannot stop an Express execution: its next task ended it unrun.
-    assert _CALLS == ["/first"]
+    assert sleepy.paths == ["/first"]
 
 
 def test_switching_modes_keeps_the_versions_of_each_and_deletes_both_machines(
