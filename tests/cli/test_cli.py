@@ -249,7 +249,7 @@ def test_cost_prints_the_estimate_per_run_and_per_1000_runs(cli: Cli, server: Se
         prices = estimate["per1000Runs"][kind]
         shown = row("  total", after=f"{kind.capitalize()}, USD per 1,000 runs")
         assert shown == [f"${prices[f]['total']:.4f}" for f in FIGURES]
-    assert f"workflow {workflow_id}, version 1" in done.stdout
+    assert f"workflow {workflow_id}, version 1, runs as standard" in done.stdout
     assert "us-east-1 list prices" in done.stderr and "10 items per iteration" in done.stderr
     fewer = json.loads(cli("cost", workflow_id, "--items", "2", "--json").stdout)
     assert fewer["assumptions"]["items"] == 2

@@ -391,7 +391,7 @@ def cost(
     table = Table(
         "per run",
         *_FIGURES,
-        title=f"workflow {found['workflowId']}, {of}",
+        title=f"workflow {found['workflowId']}, {of}, runs as {found['executionMode']}",
         title_justify="left",
     )
     for label, key, shown in _USAGE_ROWS:
