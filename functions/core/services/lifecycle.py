@@ -42,7 +42,7 @@ def succeed(run_id: str, node_states: dict[str, Any], sinks: list[str], ends: li
             outputs[node_id] = node_outputs.get("result")
     # Outputs too big for the run's item go to S3, like node outputs.
     stored = payloads.pack(run_id, "run", outputs, RUN_OUTPUTS_INLINE_LIMIT)
-    _finish(
+    finish(
         _load(run_id),
         RunStatus.PARTIAL_SUCCEEDED if _a_node_failed(run_id) else RunStatus.SUCCEEDED,
         outputs=stored.get("outputs"),
@@ -67,7 +67,7 @@ def fail(run_id: str, error: dict[str, Any], event_ttl: int | None) -> None:
     culprit = culprit or (cut_off[0] if cut_off else None)
     if culprit is not None:
         message = f"node '{culprit.node_id}' ({culprit.title}) failed: {culprit.error or message}"
-    _finish(run, RunStatus.FAILED, error=message)
+    finish(run, RunStatus.FAILED, error=message)
 
 
 def stop(run: Run, cause: str) -> bool:
@@ -136,9 +136,10 @@ def recover(
     return {"outputs": outputs, **state}
 
 
-def _finish(run: Run, status: RunStatus, **fields: Any) -> None:
+def finish(run: Run, status: RunStatus, **fields: Any) -> None:
+    """Record the unfinished run `run` ended with `status` and its finished event; a stop
+    (or another finish) that got there first wins."""
     finished = run.model_copy(update={"status": status, "finished_at": clock.iso(), **fields})
-    # A stop that got there first wins: the run stays `stopped`.
     stored = run_store.transition(finished, UNFINISHED)
     if stored:
         observability.run_finished(run.workflow_id, run.triggered_by, status)

@@ -131,24 +131,7 @@ def start(
         engine.start(target, run.id, execution_input)
     except Exception as exc:
         # Never leave a run running that no execution will ever finish.
-        failed = run.model_copy(
-            update={
-                "status": RunStatus.FAILED,
-                "error": f"the run could not be started: {exc}",
-                "finished_at": clock.iso(),
-            }
-        )
-        if run_store.transition(failed, set(lifecycle.UNFINISHED)):
-            run_store.append_event(
-                run.id,
-                StepEvent(
-                    type=EventType.WORKFLOW_FINISHED,
-                    at=failed.finished_at or clock.iso(),
-                    status=RunStatus.FAILED,
-                    error=failed.error,
-                ),
-                run_store.event_ttl(failed),
-            )
+        lifecycle.finish(run, RunStatus.FAILED, error=f"the run could not be started: {exc}")
         raise
     observability.run_started(workflow_id, triggered_by)
     return run
