@@ -22,7 +22,6 @@ import sys
 import time
 from typing import Any
 
-import boto3
 import httpx
 import yaml
 
@@ -157,13 +156,7 @@ def along_chain(server: Server, admin: httpx.Client, size: int) -> tuple[list[in
             "/v1/workflows/run", json=body, headers={"Authorization": f"Bearer {key}"}
         )
     run_id = answer.json()["data"]["id"]
-    sfn = boto3.client(
-        "stepfunctions",
-        endpoint_url=server.aws_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    sfn = server.aws("stepfunctions")
     arn = next(
         execution["executionArn"]
         for machine in sfn.list_state_machines()["stateMachines"]
@@ -192,13 +185,7 @@ def along_chain(server: Server, admin: httpx.Client, size: int) -> tuple[list[in
 
 def store_history(server: Server, count: int) -> None:
     """`count` finished runs of another workflow, written straight into the table."""
-    dynamodb = boto3.resource(
-        "dynamodb",
-        endpoint_url=server.aws_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    dynamodb = server.aws("dynamodb", resource=True)
     table = next(iter(dynamodb.tables.all()))
     with table.batch_writer() as batch:
         for index in range(count):

@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import boto3
 import httpx
 
 from tests.local_server import ROOT, running
@@ -82,13 +81,7 @@ def main() -> None:
             upload = _create(http, {"type": "s3", "prefix": "bench/"})
             location = str(upload["trigger"]["s3Uri"]).removeprefix("s3://")  # type: ignore[index]
             bucket, _, prefix = location.partition("/")
-            s3 = boto3.client(
-                "s3",
-                endpoint_url=server.aws_endpoint,
-                region_name="us-east-1",
-                aws_access_key_id="bench",
-                aws_secret_access_key="bench",
-            )
+            s3 = server.aws("s3")
             counter = iter(range(samples))
             figures["s3"] = _sample(
                 http,

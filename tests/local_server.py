@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -43,6 +44,20 @@ class Server:
     def client(self, key: str | None = None) -> httpx.Client:
         headers = {"X-API-Key": key or self.admin_key}
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+
+    def aws(self, service: str, *, resource: bool = False) -> Any:
+        """A boto3 client (or resource) of the server's in-process AWS, as a user reaches it
+        through the printed endpoint (moto takes any credentials)."""
+        import boto3
+
+        make = boto3.resource if resource else boto3.client
+        return make(
+            service,
+            endpoint_url=self.aws_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
 
 def _free_port() -> int:

@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 from botocore.exceptions import ClientError
@@ -26,13 +25,7 @@ _TIMES = {"createdAt", "startedAt", "completedAt", "created_at", "finished_at", 
 
 
 def _sfn(server: Server) -> Any:
-    return boto3.client(
-        "stepfunctions",
-        endpoint_url=server.aws_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return server.aws("stepfunctions")
 
 
 def _import(admin: httpx.Client, document: str) -> tuple[str, str]:

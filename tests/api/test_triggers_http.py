@@ -11,7 +11,6 @@ import time
 import uuid
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
@@ -127,13 +126,7 @@ def test_an_upload_under_the_watched_location_starts_a_run(server: Server) -> No
         uri = created["trigger"]["s3Uri"]
         bucket, _, prefix = uri.removeprefix("s3://").partition("/")
         assert bucket == server.data_bucket and prefix.endswith("/inbox/")
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=server.aws_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="any",
-            aws_secret_access_key="any",
-        )
+        s3 = server.aws("s3")
         s3.put_object(Bucket=bucket, Key=f"{prefix}notes.txt", Body=b"not watched")
         s3.put_object(Bucket=bucket, Key="elsewhere/report.csv", Body=b"a,b")
         s3.put_object(
@@ -149,13 +142,7 @@ def test_an_upload_under_the_watched_location_starts_a_run(server: Server) -> No
 
 
 def test_a_disabled_or_deleted_workflow_keeps_no_schedule_or_rule(server: Server) -> None:
-    aws = {
-        "endpoint_url": server.aws_endpoint,
-        "region_name": "us-east-1",
-        "aws_access_key_id": "any",
-        "aws_secret_access_key": "any",
-    }
-    scheduler, events = boto3.client("scheduler", **aws), boto3.client("events", **aws)
+    scheduler, events = server.aws("scheduler"), server.aws("events")
     with server.client() as client:
         cron = _create(
             client, {"type": "cron", "schedule": "0 9 1 * MON", "timezone": "Asia/Shanghai"}
